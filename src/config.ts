@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { TrainyardError } from './core/errors.js';
+import { parseDuration } from './core/retry.js';
+
+/** Every setting, with the environment variable that sets it. */
+export interface TrainyardConfig {
+  /** State directory: trainyard.db, logs/, artifacts/. */
+  readonly home: string;
+  readonly dagsFolder: string;
+  /** postgres:// URL, or a SQLite file. */
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  /** Most task instances queued or running at once, across all DAGs. */
+  readonly parallelism: number;
+  /** Time between SIGTERM and SIGKILL when a task is stopped. */
+  readonly killGraceMs: number;
+  /** Largest task result, in bytes of JSON. */
+  readonly resultLimitBytes: number;
+  /** Retries that do not use a task's budget (eviction, preemption, lost), per task instance. */
+  readonly freeRetryCap: number;
+  /** Worker processes for inline TypeScript tasks. */
+  readonly workerPoolSize: number;
+  /** How long importing one DAG file may take. */
+  readonly dagImportTimeoutMs: number;
+  /** How often the DAG folder is checked for changes. */
+  readonly dagScanIntervalMs: number;
+  /** GPUs the local executor may hand out; unset means what `nvidia-smi -L` lists. */
+  readonly gpus?: number;
+  /** How long a stopping scheduler lets running tasks finish. */
+  readonly shutdownGraceMs: number;
+}
+
+interface Setting {
+  readonly key: keyof TrainyardConfig;
+  readonly env: string;
+  readonly parse: (raw: string) => unknown;
+  readonly describe: string;
+}
+
+const positiveInt = (what: string) => (raw: string) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number ≥ 1`);
+  return n;
+};
+const nonNegativeInt = (what: string) => (raw: string) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${what} must be a whole number ≥ 0`);
+  return n;
+};
+const text = (raw: string) => raw;
+const duration = (raw: string) => parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw);
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'home', env: 'TRAINYARD_HOME', parse: text, describe: 'state directory (default ./.trainyard)' },
+  { key: 'dagsFolder', env: 'TRAINYARD_DAGS_FOLDER', parse: text, describe: 'DAG folder (default ./dags)' },
+  { key: 'databaseUrl', env: 'TRAINYARD_DATABASE_URL', parse: text, describe: 'postgres:// URL or SQLite file (default $TRAINYARD_HOME/trainyard.db)' },
+  { key: 'databasePoolSize', env: 'TRAINYARD_DATABASE_POOL_SIZE', parse: positiveInt('pool size'), describe: 'Postgres connections (default 10)' },
+  { key: 'parallelism', env: 'TRAINYARD_PARALLELISM', parse: positiveInt('parallelism'), describe: 'task instances queued or running at once (default 32)' },
+  { key: 'killGraceMs', env: 'TRAINYARD_KILL_GRACE', parse: duration, describe: 'SIGTERM to SIGKILL grace (default 10s)' },
+  { key: 'resultLimitBytes', env: 'TRAINYARD_RESULT_LIMIT_BYTES', parse: positiveInt('result limit'), describe: 'largest task result in bytes (default 65536)' },
+  { key: 'freeRetryCap', env: 'TRAINYARD_FREE_RETRY_CAP', parse: nonNegativeInt('free retry cap'), describe: 'free retries per task instance (default 5)' },
+  { key: 'workerPoolSize', env: 'TRAINYARD_WORKERS', parse: positiveInt('workers'), describe: 'inline-task worker processes (default 2)' },
+  { key: 'dagImportTimeoutMs', env: 'TRAINYARD_DAG_IMPORT_TIMEOUT', parse: duration, describe: 'time allowed to import one DAG file (default 30s)' },
+  { key: 'dagScanIntervalMs', env: 'TRAINYARD_DAG_SCAN_INTERVAL', parse: duration, describe: 'DAG folder change check interval (default 1s)' },
+  { key: 'gpus', env: 'TRAINYARD_GPUS', parse: nonNegativeInt('gpus'), describe: 'GPUs for the local executor (default: nvidia-smi -L)' },
+  { key: 'shutdownGraceMs', env: 'TRAINYARD_SHUTDOWN_GRACE', parse: duration, describe: 'time running tasks get to finish on shutdown (default 60s)' },
+];
+
+/** Builds the config from defaults, then environment variables, then explicit overrides. */
+export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
+  const fromEnv: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw === undefined || raw === '') continue;
+    try {
+      fromEnv[s.key] = s.parse(raw);
+    } catch (e) {
+      throw new TrainyardError('INVALID_CONFIG', `invalid ${s.env}='${raw}': ${(e as Error).message} (${s.describe})`);
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const home = path.resolve((defined.home as string) ?? (fromEnv.home as string) ?? '.trainyard');
+  return {
+    dagsFolder: path.resolve('dags'),
+    databaseUrl: path.join(home, 'trainyard.db'),
+    databasePoolSize: 10,
+    parallelism: 32,
+    killGraceMs: 10_000,
+    resultLimitBytes: 64 * 1024,
+    freeRetryCap: 5,
+    workerPoolSize: 2,
+    dagImportTimeoutMs: 30_000,
+    dagScanIntervalMs: 1_000,
+    shutdownGraceMs: 60_000,
+    ...fromEnv,
+    ...defined,
+    home,
+  } as TrainyardConfig;
+}

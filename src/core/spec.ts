@@ -1,0 +1,180 @@
+/**
+ * The serialisable DAG specification. The SDK builds it from user code, the DAG-file
+ * processor stores it (with a version hash), and the scheduler runs from it alone.
+ * Nothing here holds a function: user code that must run (inline tasks, argument
+ * functions) is marked, and a worker process loads the DAG file to run it.
+ */
+
+export const SPEC_VERSION = 1 as const;
+
+export type TriggerRule =
+  | 'all_success'
+  | 'all_failed'
+  | 'all_done'
+  | 'all_done_min_one_success'
+  | 'all_skipped'
+  | 'one_success'
+  | 'one_failed'
+  | 'one_done'
+  | 'none_failed'
+  | 'none_failed_min_one_success'
+  | 'none_skipped'
+  | 'always';
+
+export const TRIGGER_RULES: readonly TriggerRule[] = [
+  'all_success',
+  'all_failed',
+  'all_done',
+  'all_done_min_one_success',
+  'all_skipped',
+  'one_success',
+  'one_failed',
+  'one_done',
+  'none_failed',
+  'none_failed_min_one_success',
+  'none_skipped',
+  'always',
+];
+
+/** Resources a task needs. cpu in cores, memory in MiB, gpu in whole devices. */
+export interface Resources {
+  readonly cpu: number;
+  readonly memoryMb: number;
+  readonly gpu: number;
+  /** Extra resources by name (e.g. Kubernetes extended resources), as quantity strings. */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A value computed when the task runs. Plain JSON is a literal; an object with `$expr`
+ * is an expression evaluated by `core/values.ts` against the task's context.
+ */
+export type ValueExpr =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly ValueExpr[]
+  | { readonly [key: string]: ValueExpr }
+  | ExprNode;
+
+export type ExprNode =
+  | { readonly $expr: 'result'; readonly taskId: string; readonly path: readonly string[] }
+  | { readonly $expr: 'item'; readonly path: readonly string[] }
+  | { readonly $expr: 'param'; readonly path: readonly string[] }
+  | { readonly $expr: 'context'; readonly name: ContextName }
+  | { readonly $expr: 'template'; readonly parts: readonly ValueExpr[] }
+  /** Computed by a function in the DAG file; a worker process evaluates it. */
+  | { readonly $expr: 'function' };
+
+export type ContextName =
+  | 'dagId'
+  | 'runId'
+  | 'taskId'
+  | 'mapIndex'
+  | 'tryNumber'
+  | 'ds'
+  | 'dsNodash'
+  | 'logicalDate'
+  | 'dataIntervalStart'
+  | 'dataIntervalEnd'
+  | 'artifactsDir'
+  | 'runArtifactsDir'
+  | 'checkpointDir'
+  | 'conf';
+
+/** Where a mapped task's items come from. */
+export type MapSource =
+  | { readonly kind: 'literal'; readonly values: readonly unknown[] }
+  | { readonly kind: 'result'; readonly taskId: string; readonly path: readonly string[] };
+
+export interface MappingSpec {
+  /** product: cross product of named lists; zip: position-wise; kwargs: a list of objects. */
+  readonly mode: 'product' | 'zip' | 'kwargs';
+  /** product/zip: one source per key. kwargs: a single source under key "kwargs". */
+  readonly sources: Readonly<Record<string, MapSource>>;
+  /** Fixed values merged into every item (Airflow's partial). */
+  readonly partial: Readonly<Record<string, unknown>>;
+}
+
+export interface CommandSpec {
+  readonly command: ValueExpr;
+  /** A list of values, or a function marker evaluated by a worker. */
+  readonly args: readonly ValueExpr[] | ExprNode;
+  readonly env: Readonly<Record<string, ValueExpr>> | ExprNode;
+  readonly cwd?: string;
+  /** Run through /bin/sh -c. Off by default. */
+  readonly shell: boolean;
+  /** Container image; recorded but unused by the local executor. */
+  readonly image?: string;
+  /** Kubernetes pod options (see the Kubernetes executor); opaque to core. */
+  readonly pod?: Readonly<Record<string, unknown>>;
+}
+
+export interface TaskSpec {
+  readonly taskId: string;
+  readonly kind: 'command' | 'inline';
+  /** Task ids this task depends on, explicit and implicit, sorted. */
+  readonly upstream: readonly string[];
+  readonly triggerRule: TriggerRule;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly retryExponentialBackoff: boolean;
+  readonly maxRetryDelayMs?: number;
+  readonly executionTimeoutMs?: number;
+  readonly pool: string;
+  readonly poolSlots: number;
+  readonly priorityWeight: number;
+  readonly resources: Resources;
+  /** At most this many instances of this task run at once, across runs. */
+  readonly maxActiveTisPerDag?: number;
+  /** A branch task's result names the downstream task ids to follow. */
+  readonly branch: boolean;
+  /** A command exiting with this code marks the try skipped. */
+  readonly skipExitCode?: number;
+  readonly command?: CommandSpec;
+  /** Named inputs of an inline task (and of argument functions). */
+  readonly inputs: Readonly<Record<string, ValueExpr>>;
+  readonly resultSchema?: JsonSchema;
+  readonly mapping?: MappingSpec;
+  readonly maxMapLength: number;
+  readonly group?: string;
+  readonly executor?: string;
+  readonly doc?: string;
+  /** Where the task was defined ("file:line"), for error messages. */
+  readonly definedAt?: string;
+}
+
+export type ScheduleSpec =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'cron'; readonly expression: string; readonly timezone: string }
+  | { readonly kind: 'interval'; readonly everyMs: number };
+
+export interface DagSpec {
+  readonly specVersion: typeof SPEC_VERSION;
+  readonly dagId: string;
+  readonly description?: string;
+  readonly docs?: string;
+  readonly tags: readonly string[];
+  readonly schedule: ScheduleSpec;
+  /** ISO-8601 timestamps. */
+  readonly startDate?: string;
+  readonly endDate?: string;
+  readonly catchup: boolean;
+  readonly maxActiveTasks: number;
+  readonly maxActiveRuns: number;
+  readonly dagrunTimeoutMs?: number;
+  readonly paramsSchema?: JsonSchema;
+  readonly paramsDefaults: Readonly<Record<string, unknown>>;
+  readonly executor?: string;
+  readonly tasks: readonly TaskSpec[];
+  /** Task groups by full id, with their parent group. */
+  readonly groups: readonly { readonly groupId: string; readonly parent?: string }[];
+}
+
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+export const DEFAULT_POOL = 'default_pool';
+export const DEFAULT_MAX_MAP_LENGTH = 10_000;
+/** Result size limit, in bytes of JSON. */
+export const DEFAULT_RESULT_LIMIT_BYTES = 64 * 1024;

@@ -1,0 +1,18 @@
+/** The authoring API: `import { dag, chain, ctx } from 'trainyard'`. */
+export { dag, Dag, Scope, type DagOptions } from './sdk/dag.js';
+export { chain, SkipTask, TaskHandle, GroupHandle, type Dependable } from './sdk/task.js';
+export { ctx, item, param, tpl, type Ref } from './sdk/refs.js';
+export {
+  resultType,
+  zip,
+  type CommandOptions,
+  type InlineOptions,
+  type TaskContext,
+  type TaskDefaults,
+  type ResourcesInput,
+  type Duration,
+} from './sdk/options.js';
+export { z } from 'zod';
+export type { DagSpec, TaskSpec, TriggerRule } from './core/spec.js';
+export type { TaskState, RunState } from './core/states.js';
+export type { FailureClass } from './core/failure.js';

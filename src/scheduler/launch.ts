@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/values.js';
+import type { ExprNode, ValueExpr } from '../core/spec.js';
+import type { LaunchRequest, TryKey } from '../executors/types.js';
+import type { HomeLayout } from './paths.js';
+import type { RunModel, TiModel } from './run-model.js';
+import { contractEnv, resolveInputs, taskContextData, valueContext } from './task-context.js';
+
+export interface LaunchSettings {
+  readonly layout: HomeLayout;
+  readonly killGraceMs: number;
+  readonly resultLimitBytes: number;
+  /** The DAG file, for tasks whose code runs in a worker. */
+  readonly dagFile: string;
+}
+
+const isFunctionExpr = (v: unknown): v is ExprNode => typeof v === 'object' && v !== null && (v as ExprNode).$expr === 'function';
+
+/**
+ * Builds the executor's launch request for a try: resolves inputs, args and env from
+ * upstream results (which must be in `run.results`), and prepares the try's directories.
+ * Throws when an input cannot be resolved.
+ */
+export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSettings): LaunchRequest {
+  const spec = ti.task.spec;
+  const context0 = taskContextData(run.row, key, s.layout, ti.item, {});
+  const vc = valueContext(context0, (id) => run.results.get(id));
+  const context = { ...context0, inputs: resolveInputs(spec.inputs, vc) };
+  const workDir = s.layout.tryWorkDir(key);
+  for (const dir of [workDir, context.artifactsDir, context.runArtifactsDir, context.checkpointDir]) fs.mkdirSync(dir, { recursive: true });
+  const resultPath = path.join(workDir, 'result.json');
+  const base = {
+    key,
+    env: contractEnv(context, resultPath, key.tryNumber > 1),
+    resources: { ...spec.resources, ...(ti.resourceOverrides ?? {}) },
+    executionTimeoutMs: spec.executionTimeoutMs,
+    killGraceMs: s.killGraceMs,
+    logPath: s.layout.logPath(key),
+    resultPath,
+    resultLimitBytes: s.resultLimitBytes,
+  };
+  const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
+  if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };
+
+  const cmd = spec.command!;
+  const argsFn = isFunctionExpr(cmd.args);
+  const envFn = isFunctionExpr(cmd.env);
+  const declaredEnv = envFn
+    ? {}
+    : Object.fromEntries(Object.entries(cmd.env as Record<string, ValueExpr>).map(([k, v]) => [k, toText(resolveValue(v, vc))]));
+  return {
+    ...base,
+    env: { ...base.env, ...declaredEnv },
+    kind: 'command',
+    command: toText(resolveValue(cmd.command, vc)),
+    args: argsFn ? [] : resolveArgs(cmd.args as readonly ValueExpr[], vc),
+    cwd: cmd.cwd,
+    shell: cmd.shell,
+    skipExitCode: spec.skipExitCode,
+    image: cmd.image,
+    pod: cmd.pod,
+    ...(argsFn || envFn ? { render: { code, context, args: argsFn, env: envFn } } : {}),
+  };
+}
+
+/** Upstream task ids whose results a try needs to launch. */
+export function neededResults(ti: TiModel): string[] {
+  const spec = ti.task.spec;
+  const exprs: ValueExpr[] = [spec.inputs];
+  if (spec.command) exprs.push(spec.command.command, spec.command.args as ValueExpr, spec.command.env as ValueExpr);
+  return referencedTasks(exprs);
+}

@@ -1,0 +1,644 @@
+import type { TaskState } from '../core/states.js';
+import type { FailureClass } from '../core/failure.js';
+import { type Executor, type ExecutorEvent, type LaunchRequest, type TryKey, tryKeyString } from '../executors/types.js';
+import type { DagRunRow, Store, TiChange } from '../store/store.js';
+import type { TaskTryTable } from '../store/schema.js';
+import { decideTask } from './dependencies.js';
+import { Heap } from './heap.js';
+import { buildLaunch, neededResults } from './launch.js';
+import { resolveTry } from './outcome.js';
+import type { HomeLayout } from './paths.js';
+import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
+import { AdmissionCounters, blockReason } from './admission.js';
+import { newTaskInstanceRow } from './rows.js';
+
+export interface SchedulerOptions {
+  readonly store: Store;
+  readonly executors: Readonly<Record<string, Executor>>;
+  readonly defaultExecutor: string;
+  readonly layout: HomeLayout;
+  readonly parallelism: number;
+  readonly killGraceMs: number;
+  readonly resultLimitBytes: number;
+  readonly freeRetryCap: number;
+  readonly schedulerId: string;
+  readonly random?: () => number;
+  /** How often the store is re-read for runs triggered or changed elsewhere. */
+  readonly syncIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface LiveTry {
+  ti: TiModel;
+  readonly key: TryKey;
+  readonly executor: string;
+  startedAt: number | null;
+  cancelling: boolean;
+}
+
+type Finished = Extract<ExecutorEvent, { type: 'finished' }>;
+
+/**
+ * The scheduler: a deterministic `tick(now)` over the store and the executors' events.
+ * `start()` drives it in real time, waking on every executor event, so a finished task's
+ * downstream starts at once.
+ */
+export class Scheduler {
+  private readonly runs = new Map<string, RunModel>();
+  private readonly queue = new Heap<TiModel>((a, b) =>
+    a.task.spec.priorityWeight !== b.task.spec.priorityWeight ? a.task.spec.priorityWeight > b.task.spec.priorityWeight : a.seq < b.seq,
+  );
+  private readonly retryTimers = new Heap<TiModel>((a, b) => (a.nextRetryAt ?? 0) < (b.nextRetryAt ?? 0));
+  private readonly inbox: ExecutorEvent[] = [];
+  private readonly live = new Map<string, LiveTry>();
+  private readonly counters = new AdmissionCounters();
+  private readonly dagFiles = new Map<string, string>();
+  private readonly pausedDags = new Set<string>();
+  private pools = new Map<string, number>();
+  private seq = 0;
+  private lastSync = Number.NEGATIVE_INFINITY;
+  private forceSync = true;
+  private launching = true;
+  private readonly random: () => number;
+  private readonly log: (line: string) => void;
+  private readonly listeners = new Set<() => void>();
+  private loop?: { timer?: NodeJS.Timeout; pending: boolean; ticking: boolean; again: boolean; stopped: boolean };
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.random = o.random ?? Math.random;
+    this.log = o.log ?? (() => {});
+    for (const ex of Object.values(o.executors)) ex.onEvent((ev) => this.receive(ev));
+  }
+
+  /** Executor events are queued here and applied by the next tick. */
+  receive(ev: ExecutorEvent): void {
+    this.inbox.push(ev);
+    this.wake();
+  }
+
+  /** Asks for a re-read of the store (a run was triggered or changed) on the next tick. */
+  notify(): void {
+    this.forceSync = true;
+    this.wake();
+  }
+
+  /** Called after every tick; tests and `dags test` use it to watch progress. */
+  onTick(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Takes back tries that were live when the scheduler last stopped. */
+  async recover(now: number): Promise<void> {
+    await this.sync(now);
+    const tries = await this.o.store.liveTries();
+    const byExecutor = new Map<string, typeof tries>();
+    for (const t of tries) byExecutor.set(t.executor, [...(byExecutor.get(t.executor) ?? []), t]);
+    for (const [name, rows] of byExecutor) {
+      const executor = this.o.executors[name];
+      const records = rows.map((r) => ({
+        key: { dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index, tryNumber: r.try_number },
+        pid: r.pid,
+        host: r.host,
+        external: r.external,
+        startedAt: r.start_date,
+      }));
+      const results = executor
+        ? await executor.adopt(records)
+        : records.map((r) => ({ key: r.key, adopted: false as const, reason: `executor '${name}' is not configured here` }));
+      for (const res of results) {
+        const ti = this.findTi(res.key);
+        if (ti && res.adopted) this.track(ti, res.key, name, now);
+        if (!res.adopted) {
+          if (ti) this.track(ti, res.key, name, null);
+          this.inbox.push(lostEvent(res.key, now, res.reason));
+        }
+      }
+    }
+  }
+
+  // ---- the tick --------------------------------------------------------------------------
+
+  async tick(now: number): Promise<void> {
+    if (this.forceSync || now - this.lastSync >= (this.o.syncIntervalMs ?? 250)) await this.sync(now);
+    const events = this.inbox.splice(0);
+    const launches: LaunchRequest[] = [];
+    const cancels: { live: LiveTry; cls: FailureClass; reason: string }[] = [];
+    try {
+      await this.o.store.transaction(async (tx) => {
+        for (const ev of events) await this.applyEvent(tx, ev, now);
+        await this.fireTimers(tx, now, cancels);
+        await this.startQueuedRuns(tx, now);
+        await this.propagate(tx, now);
+        await this.finishRuns(tx, now);
+        if (this.launching) await this.admit(tx, now, launches);
+      });
+    } catch (e) {
+      this.log(`scheduler tick failed, reloading from the store: ${(e as Error).stack ?? e}`);
+      this.resetModels();
+      return;
+    }
+    for (const c of cancels) void this.executorOf(c.live.executor).cancel(c.live.key, c.cls, c.reason);
+    for (const req of launches) this.launch(req);
+    for (const l of this.listeners) l();
+  }
+
+  /** The earliest time a timer needs the next tick. */
+  nextWakeAt(): number {
+    let at = this.lastSync + (this.o.syncIntervalMs ?? 250);
+    for (const l of this.live.values()) {
+      const timeout = l.ti.task.spec.executionTimeoutMs;
+      if (l.startedAt !== null && timeout !== undefined && !l.cancelling) at = Math.min(at, l.startedAt + timeout);
+    }
+    for (const run of this.runs.values()) {
+      const t = run.spec.dagrunTimeoutMs;
+      if (t !== undefined && run.row.start_date !== null) at = Math.min(at, run.row.start_date + t);
+    }
+    return at;
+  }
+
+  // ---- reading the store -----------------------------------------------------------------
+
+  private async sync(now: number): Promise<void> {
+    this.lastSync = now;
+    this.forceSync = false;
+    const store = this.o.store;
+    const [rows, pools, dags] = await Promise.all([store.activeRuns(), store.listPools(), store.listDags({ includeInactive: true })]);
+    this.pools = new Map(pools.map((p) => [p.name, p.slots]));
+    this.pausedDags.clear();
+    for (const d of dags) {
+      this.dagFiles.set(d.dag_id, d.fileloc);
+      if (d.is_paused) this.pausedDags.add(d.dag_id);
+    }
+    const active = new Set<string>();
+    for (const row of rows) {
+      const key = runKey(row.dag_id, row.run_id);
+      active.add(key);
+      const model = this.runs.get(key);
+      if (!model || model.row.change_seq !== row.change_seq || model.row.state !== row.state) await this.loadRun(row);
+    }
+    for (const [key, model] of this.runs) if (!active.has(key)) this.dropRun(model, 'the run was deleted or finished elsewhere');
+  }
+
+  private async loadRun(row: DagRunRow): Promise<void> {
+    const spec = await this.o.store.getSpec(row.dag_id, row.version_hash);
+    if (!spec) {
+      this.log(`run ${row.dag_id}/${row.run_id}: DAG version ${row.version_hash} is not in the store; skipping it`);
+      return;
+    }
+    const model = new RunModel(row, spec);
+    if (row.state === 'running') model.load(await this.o.store.listTaskInstances(row.dag_id, row.run_id), () => ++this.seq);
+    const old = this.runs.get(model.key);
+    this.runs.set(model.key, model);
+    for (const ti of allInstances(model)) {
+      if (ti.state === 'scheduled') this.queue.push(ti);
+      if (ti.state === 'up_for_retry') this.retryTimers.push(ti);
+    }
+    if (old) this.rebindLive(old, model);
+  }
+
+  /** After a reload, live tries point at the new model; a try whose instance moved on is stopped. */
+  private rebindLive(old: RunModel, model: RunModel): void {
+    for (const l of this.live.values()) {
+      if (l.ti.task.run !== old) continue;
+      const ti = model.tasks.get(l.key.taskId)?.instances.get(l.key.mapIndex);
+      if (ti && (ti.state === 'queued' || ti.state === 'running') && ti.tryNumber === l.key.tryNumber) {
+        l.ti = ti;
+      } else if (!l.cancelling) {
+        l.cancelling = true;
+        void this.executorOf(l.executor).cancel(l.key, 'cancelled', 'the task instance was cleared or marked while it ran');
+      }
+    }
+  }
+
+  private dropRun(model: RunModel, reason: string): void {
+    this.runs.delete(model.key);
+    for (const l of this.live.values()) {
+      if (l.ti.task.run === model && !l.cancelling) {
+        l.cancelling = true;
+        void this.executorOf(l.executor).cancel(l.key, 'cancelled', reason);
+      }
+    }
+  }
+
+  private resetModels(): void {
+    this.runs.clear();
+    this.queue.clear();
+    this.retryTimers.clear();
+    this.forceSync = true;
+    this.wake();
+  }
+
+  // ---- executor events -------------------------------------------------------------------
+
+  private async applyEvent(tx: Store, ev: ExecutorEvent, now: number): Promise<void> {
+    const k = ev.key;
+    const live = this.live.get(tryKeyString(k));
+    switch (ev.type) {
+      case 'started': {
+        await tx.updateTry(k, ['queued'], { state: 'running', start_date: ev.at, host: ev.host, pid: ev.pid ?? null, external: ev.external ?? null });
+        if (!live) return;
+        live.startedAt = ev.at;
+        if (live.ti.state === 'queued') await this.setTi(tx, live.ti, 'running', { start_date: ev.at }, ['queued']);
+        return;
+      }
+      case 'telemetry': {
+        if (ev.metrics.length) {
+          await tx.insertMetrics(
+            ev.metrics.map((m) => ({ dag_id: k.dagId, run_id: k.runId, task_id: k.taskId, map_index: k.mapIndex, try_number: k.tryNumber, ...m })),
+          );
+        }
+        if (ev.params && live) await this.setTi(tx, live.ti, live.ti.state, { params: JSON.stringify(ev.params) }, [live.ti.state]);
+        return;
+      }
+      case 'pending_reason':
+        if (live) await this.setTi(tx, live.ti, live.ti.state, { reason: ev.reason }, [live.ti.state]);
+        return;
+      case 'finished':
+        return this.applyFinished(tx, ev, live, now);
+    }
+  }
+
+  private async applyFinished(tx: Store, ev: Finished, live: LiveTry | undefined, now: number): Promise<void> {
+    const tryFields: Partial<TaskTryTable> = { end_date: ev.at, exit_code: ev.exitCode, signal: ev.signal, reason: ev.reason ?? null };
+    if (live) this.untrack(live);
+    const ti = live?.ti;
+    const current = ti && ti.task.run === this.runs.get(ti.task.run.key) && ti.tryNumber === ev.key.tryNumber && (ti.state === 'queued' || ti.state === 'running');
+    if (!ti || !current) {
+      // The instance moved on (cleared, marked, run deleted): record the try only.
+      await tx.updateTry(ev.key, ['queued', 'running'], { ...tryFields, state: ev.outcome === 'success' ? 'success' : ev.outcome, failure_class: ev.failureClass ?? null });
+      return;
+    }
+    const run = ti.task.run;
+    const r = resolveTry(run, ti, ev, now, { freeRetryCap: this.o.freeRetryCap, random: this.random });
+    const budget = r.state === 'up_for_retry' || r.state === 'failed' ? r.countsAgainstBudget : true;
+    await tx.updateTry(ev.key, ['queued', 'running'], {
+      ...tryFields,
+      state: r.state === 'success' ? 'success' : r.state === 'skipped' ? 'skipped' : 'failed',
+      failure_class: 'failureClass' in r ? r.failureClass : null,
+      reason: 'reason' in r ? r.reason : null,
+      result: r.state === 'success' ? JSON.stringify(r.result) : null,
+      counts_against_budget: budget ? 1 : 0,
+    });
+    if (budget) ti.budgetTries += 1;
+    else ti.freeRetries += 1;
+    const common = { end_date: ev.at, budget_tries: ti.budgetTries, free_retries: ti.freeRetries };
+    switch (r.state) {
+      case 'success':
+        await this.setTi(tx, ti, 'success', { ...common, result: JSON.stringify(r.result), failure_class: null, reason: null });
+        if (ti.task.mapped) run.results.delete(ti.task.spec.taskId);
+        else run.results.set(ti.task.spec.taskId, r.result);
+        if (r.follow) await this.skipUnfollowed(tx, run, ti.task, r.follow, now);
+        break;
+      case 'skipped':
+        await this.setTi(tx, ti, 'skipped', { ...common, reason: r.reason });
+        break;
+      case 'up_for_retry':
+        ti.nextRetryAt = r.nextRetryAt;
+        await this.setTi(tx, ti, 'up_for_retry', { ...common, next_retry_at: r.nextRetryAt, failure_class: r.failureClass, reason: r.reason });
+        this.retryTimers.push(ti);
+        break;
+      case 'failed':
+        await this.setTi(tx, ti, 'failed', { ...common, failure_class: r.failureClass, reason: r.reason });
+        break;
+    }
+    run.markDownstreamDirty(ti.task.spec.taskId);
+  }
+
+  /** A branch's unchosen direct downstream tasks are skipped; trigger rules carry it on. */
+  private async skipUnfollowed(tx: Store, run: RunModel, branch: TaskModel, follow: readonly string[], now: number): Promise<void> {
+    for (const downId of run.downstream.get(branch.spec.taskId) ?? []) {
+      if (follow.includes(downId)) continue;
+      const down = run.task(downId);
+      for (const ti of down.instances.values()) {
+        if (ti.state === 'none') await this.setTi(tx, ti, 'skipped', { end_date: now, reason: `not chosen by branch '${branch.spec.taskId}'` });
+      }
+      run.markDownstreamDirty(downId);
+    }
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  private async fireTimers(tx: Store, now: number, cancels: { live: LiveTry; cls: FailureClass; reason: string }[]): Promise<void> {
+    for (let ti = this.retryTimers.pop(); ti; ti = this.retryTimers.pop()) {
+      if ((ti.nextRetryAt ?? 0) > now) {
+        this.retryTimers.push(ti);
+        break;
+      }
+      if (ti.state === 'up_for_retry' && this.isCurrent(ti)) await this.schedule(tx, ti, ['up_for_retry']);
+    }
+    for (const l of this.live.values()) {
+      const timeout = l.ti.task.spec.executionTimeoutMs;
+      if (timeout === undefined || l.startedAt === null || l.cancelling || now < l.startedAt + timeout) continue;
+      l.cancelling = true;
+      cancels.push({ live: l, cls: 'execution_timeout', reason: `ran longer than its execution timeout of ${formatMs(timeout)}` });
+    }
+    for (const run of this.runs.values()) {
+      const t = run.spec.dagrunTimeoutMs;
+      if (t === undefined || run.row.start_date === null || run.row.state !== 'running' || now < run.row.start_date + t || run.timedOut) continue;
+      run.timedOut = true;
+      for (const l of this.live.values()) {
+        if (l.ti.task.run !== run || l.cancelling) continue;
+        l.cancelling = true;
+        cancels.push({ live: l, cls: 'cancelled', reason: `the run exceeded its dagrunTimeout of ${formatMs(t)}` });
+      }
+      for (const ti of allInstances(run)) {
+        if (['none', 'scheduled', 'up_for_retry', 'deferred'].includes(ti.state)) {
+          await this.setTi(tx, ti, 'skipped', { end_date: now, reason: `the run exceeded its dagrunTimeout of ${formatMs(t)}` });
+        }
+      }
+    }
+  }
+
+  // ---- runs ------------------------------------------------------------------------------
+
+  private async startQueuedRuns(tx: Store, now: number): Promise<void> {
+    const runningByDag = new Map<string, number>();
+    for (const r of this.runs.values()) if (r.row.state === 'running') runningByDag.set(r.dagId, (runningByDag.get(r.dagId) ?? 0) + 1);
+    for (const run of this.runs.values()) {
+      if (run.row.state !== 'queued' || this.pausedDags.has(run.dagId)) continue;
+      const running = runningByDag.get(run.dagId) ?? 0;
+      if (running >= run.spec.maxActiveRuns) continue;
+      if (!(await tx.setRunState(run.dagId, run.runId, ['queued'], { state: 'running', start_date: now }))) {
+        this.forceSync = true;
+        continue;
+      }
+      runningByDag.set(run.dagId, running + 1);
+      run.row = { ...run.row, state: 'running', start_date: now };
+      // A cleared run keeps its task instances; a new one gets one per task.
+      const existing = await tx.listTaskInstances(run.dagId, run.runId);
+      const present = new Set(existing.map((r) => r.task_id));
+      const rows = run.spec.tasks.filter((t) => !present.has(t.taskId)).map((t) => newTaskInstanceRow(run, t, -1, 'none', now));
+      await tx.insertTaskInstances(rows);
+      run.load([...existing, ...(rows as typeof existing)], () => ++this.seq);
+      for (const ti of allInstances(run)) if (ti.state === 'scheduled') this.queue.push(ti);
+    }
+  }
+
+  /** Evaluates dependencies of every dirty task until nothing changes. */
+  private async propagate(tx: Store, now: number): Promise<void> {
+    for (const run of this.runs.values()) {
+      if (run.row.state !== 'running') continue;
+      while (run.dirty.size > 0) {
+        const [taskId] = run.dirty;
+        run.dirty.delete(taskId);
+        const task = run.task(taskId);
+        if (task.count('none') === 0) continue;
+        await this.loadMappingResults(tx, run, task);
+        const action = decideTask(run, task);
+        if (action.kind === 'wait') continue;
+        const pending = [...task.instances.values()].filter((ti) => ti.state === 'none');
+        if (action.kind === 'schedule') for (const ti of pending) await this.schedule(tx, ti, ['none']);
+        else if (action.kind === 'finish') {
+          for (const ti of pending) await this.setTi(tx, ti, action.state, { end_date: now, reason: action.reason });
+        } else await this.expand(tx, run, task, action.items, now);
+        run.markDownstreamDirty(taskId);
+      }
+    }
+  }
+
+  private async loadMappingResults(tx: Store, run: RunModel, task: TaskModel): Promise<void> {
+    if (!task.mapped || task.expanded) return;
+    const ids = Object.values(task.spec.mapping!.sources).flatMap((s) => (s.kind === 'result' ? [s.taskId] : []));
+    await this.ensureResults(tx, run, ids);
+  }
+
+  private async ensureResults(tx: Store, run: RunModel, ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (run.results.has(id)) continue;
+      const up = run.tasks.get(id);
+      if (!up) continue;
+      const rows = await tx.taskResults(run.dagId, run.runId, id);
+      if (up.mapped) run.results.set(id, rows.map((r) => r.result));
+      else if (rows.length) run.results.set(id, rows[0].result);
+    }
+  }
+
+  private async expand(tx: Store, run: RunModel, task: TaskModel, items: readonly Record<string, unknown>[], now: number): Promise<void> {
+    const placeholder = task.instances.get(-1);
+    if (placeholder) await this.setTi(tx, placeholder, 'removed', { end_date: now, reason: `expanded into ${items.length} instances` });
+    const rows = items.map((item, i) => newTaskInstanceRow(run, task.spec, i, 'scheduled', now, item));
+    await tx.insertTaskInstances(rows);
+    task.expanded = true;
+    items.forEach((item, i) => {
+      const ti: TiModel = { task, mapIndex: i, state: 'scheduled', tryNumber: 0, budgetTries: 0, freeRetries: 0, nextRetryAt: null, seq: ++this.seq, item, resourceOverrides: null };
+      task.add(ti);
+      this.queue.push(ti);
+    });
+  }
+
+  private async finishRuns(tx: Store, now: number): Promise<void> {
+    for (const run of [...this.runs.values()]) {
+      if (run.row.state !== 'running' || run.unfinished > 0) continue;
+      const failedLeaf = run.leaves().some((t) => t.count('failed') + t.count('upstream_failed') > 0);
+      const state = failedLeaf || run.timedOut ? 'failed' : 'success';
+      if (await tx.setRunState(run.dagId, run.runId, ['running'], { state, end_date: now })) {
+        this.log(`run ${run.dagId}/${run.runId} finished: ${state}`);
+      }
+      this.runs.delete(run.key);
+    }
+  }
+
+  // ---- admission and launch --------------------------------------------------------------
+
+  private async admit(tx: Store, now: number, launches: LaunchRequest[]): Promise<void> {
+    const blocked: TiModel[] = [];
+    while (this.live.size < this.o.parallelism && blocked.length < 256) {
+      const ti = this.queue.pop();
+      if (!ti) break;
+      if (ti.state !== 'scheduled' || !this.isCurrent(ti)) continue;
+      const run = ti.task.run;
+      const executorName = ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor;
+      const executor = this.o.executors[executorName];
+      const reason = executor
+        ? blockReason(ti, run.spec, this.pools, this.counters, executor)
+        : `executor '${executorName}' is not configured; configure it or choose another executor`;
+      if (reason) {
+        blocked.push(ti);
+        continue;
+      }
+      const key: TryKey = { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber + 1 };
+      await this.ensureResults(tx, run, neededResults(ti));
+      let req: LaunchRequest | undefined;
+      let launchError: string | undefined;
+      try {
+        req = buildLaunch(run, ti, key, {
+          layout: this.o.layout,
+          killGraceMs: this.o.killGraceMs,
+          resultLimitBytes: this.o.resultLimitBytes,
+          dagFile: this.dagFiles.get(run.dagId) ?? '',
+        });
+      } catch (e) {
+        launchError = (e as Error).message;
+      }
+      await tx.insertTries([
+        {
+          dag_id: key.dagId,
+          run_id: key.runId,
+          task_id: key.taskId,
+          map_index: key.mapIndex,
+          try_number: key.tryNumber,
+          state: 'queued',
+          executor: executorName,
+          queued_at: now,
+          log_path: this.o.layout.logPath(key),
+          scheduler_id: this.o.schedulerId,
+          counts_against_budget: 1,
+        },
+      ]);
+      ti.tryNumber = key.tryNumber;
+      await this.setTi(tx, ti, 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
+      this.track(ti, key, executorName, null);
+      if (req) launches.push(req);
+      else this.inbox.push({ type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'upstream_unavailable', reason: `could not prepare the task: ${launchError}` });
+    }
+    for (const ti of blocked) this.queue.push(ti);
+    if (this.inbox.length) this.wake();
+  }
+
+  private launch(req: LaunchRequest): void {
+    const live = this.live.get(tryKeyString(req.key));
+    if (!live) return;
+    this.executorOf(live.executor)
+      .launch(req)
+      .catch((e: Error) =>
+        this.receive({ type: 'finished', key: req.key, at: Date.now(), outcome: 'failed', exitCode: null, signal: null, failureClass: 'lost', reason: `the executor could not launch the task: ${e.message}` }),
+      );
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private async schedule(tx: Store, ti: TiModel, from: TaskState[]): Promise<void> {
+    ti.seq = ++this.seq;
+    await this.setTi(tx, ti, 'scheduled', {}, from);
+    this.queue.push(ti);
+  }
+
+  /** Guarded write of a task instance's state, mirrored in the model. */
+  private async setTi(tx: Store, ti: TiModel, to: TaskState, fields: TiChange['set'], from: readonly TaskState[] = [ti.state]): Promise<void> {
+    const run = ti.task.run;
+    const change: TiChange = {
+      key: { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex },
+      from,
+      set: { ...fields, state: to, updated_at: Date.now() },
+    };
+    const missed = await tx.applyTiChanges([change]);
+    if (missed.length) {
+      this.log(`task instance ${change.key.taskId}[${change.key.mapIndex}] changed outside the scheduler; reloading its run`);
+      this.forceSync = true;
+      run.row = { ...run.row, change_seq: -1 };
+    }
+    ti.task.setState(ti, to);
+  }
+
+  private track(ti: TiModel, key: TryKey, executor: string, startedAt: number | null): void {
+    const l: LiveTry = { ti, key, executor, startedAt, cancelling: false };
+    this.live.set(tryKeyString(key), l);
+    this.counters.add(ti);
+  }
+
+  private untrack(l: LiveTry): void {
+    if (this.live.delete(tryKeyString(l.key))) this.counters.remove(l.ti);
+  }
+
+  private isCurrent(ti: TiModel): boolean {
+    return this.runs.get(ti.task.run.key) === ti.task.run;
+  }
+
+  private findTi(k: TryKey): TiModel | undefined {
+    return this.runs.get(runKey(k.dagId, k.runId))?.tasks.get(k.taskId)?.instances.get(k.mapIndex);
+  }
+
+  private executorOf(name: string): Executor {
+    const ex = this.o.executors[name];
+    if (!ex) throw new Error(`executor '${name}' is not configured`);
+    return ex;
+  }
+
+  // ---- real-time loop --------------------------------------------------------------------
+
+  /** Runs ticks in real time until stop(). */
+  start(): void {
+    this.loop = { pending: false, ticking: false, again: false, stopped: false };
+    this.wake();
+  }
+
+  private wake(): void {
+    const loop = this.loop;
+    if (!loop || loop.stopped) return;
+    if (loop.ticking) {
+      loop.again = true;
+      return;
+    }
+    if (loop.pending) return;
+    loop.pending = true;
+    if (loop.timer) clearTimeout(loop.timer);
+    setImmediate(() => void this.runLoop());
+  }
+
+  private async runLoop(): Promise<void> {
+    const loop = this.loop!;
+    loop.pending = false;
+    if (loop.stopped) return;
+    loop.ticking = true;
+    try {
+      await this.tick(Date.now());
+    } finally {
+      loop.ticking = false;
+    }
+    if (loop.again || this.inbox.length > 0) {
+      loop.again = false;
+      this.wake();
+      return;
+    }
+    const delay = Math.max(1, Math.min(this.nextWakeAt() - Date.now(), this.retryDelayToNext()));
+    loop.timer = setTimeout(() => this.wake(), delay);
+    loop.timer.unref?.();
+  }
+
+  private retryDelayToNext(): number {
+    const top = this.retryTimers.pop();
+    if (!top) return Number.POSITIVE_INFINITY;
+    this.retryTimers.push(top);
+    return (top.nextRetryAt ?? 0) - Date.now();
+  }
+
+  /**
+   * Stops launching, lets running tries finish within graceMs (then stops them), records
+   * every outcome, and stops the loop.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.launching = false;
+    await Promise.all(Object.values(this.o.executors).map((e) => e.close(graceMs)));
+    await this.tick(Date.now());
+    if (this.loop) {
+      this.loop.stopped = true;
+      if (this.loop.timer) clearTimeout(this.loop.timer);
+    }
+  }
+
+  /** Live tries, for status output. */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  get activeRunCount(): number {
+    return this.runs.size;
+  }
+}
+
+function allInstances(run: RunModel): TiModel[] {
+  return [...run.tasks.values()].flatMap((t) => [...t.instances.values()]);
+}
+
+function lostEvent(key: TryKey, now: number, reason: string): Finished {
+  return { type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'lost', reason };
+}
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+

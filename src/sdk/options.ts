@@ -1,0 +1,119 @@
+import type { z } from 'zod';
+import type { TriggerRule } from '../core/spec.js';
+import type { TaskContextData } from '../executors/types.js';
+import type { Ref, UnrefAll } from './refs.js';
+
+/** A duration: milliseconds, or a string such as "30s", "5m", "1h30m". */
+export type Duration = number | string;
+
+/** Resources as users write them: cpu in cores ("500m" or 0.5), memory as "512Mi"/"2Gi" or MiB. */
+export interface ResourcesInput {
+  readonly cpu?: number | string;
+  readonly memory?: number | string;
+  readonly gpu?: number;
+  /** Extended resources by name, e.g. { 'example.com/fpga': '1' }. */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+/** Options every task takes; also the shape of `defaultArgs` for DAGs and groups. */
+export interface TaskDefaults {
+  readonly retries?: number;
+  readonly retryDelay?: Duration;
+  readonly retryExponentialBackoff?: boolean;
+  readonly maxRetryDelay?: Duration;
+  readonly executionTimeout?: Duration;
+  readonly pool?: string;
+  readonly poolSlots?: number;
+  readonly priorityWeight?: number;
+  readonly resources?: ResourcesInput;
+  readonly executor?: string;
+}
+
+export interface CommonTaskOptions extends TaskDefaults {
+  readonly triggerRule?: TriggerRule;
+  /** How priority adds up: the task's own weight plus all downstream ('downstream', the default), all upstream, or just its own. */
+  readonly weightRule?: 'downstream' | 'upstream' | 'absolute';
+  /** At most this many instances of this task run at once (across runs). */
+  readonly maxActiveTisPerDag?: number;
+  /** Upper bound on the number of mapped instances (default 10,000). */
+  readonly maxMapLength?: number;
+  readonly doc?: string;
+}
+
+/** What a task declares about its result: a zod schema (validated at run time) or just a type. */
+export type ResultDecl<R> = z.ZodType<R> | ResultType<R>;
+
+const RESULT_TYPE = Symbol.for('trainyard.resultType');
+export interface ResultType<R> {
+  readonly [RESULT_TYPE]: true;
+  readonly __type?: R;
+}
+/** Declares a result type without a run-time check: `result: resultType<{ acc: number }>()`. */
+export function resultType<R>(): ResultType<R> {
+  return { [RESULT_TYPE]: true } as ResultType<R>;
+}
+
+/** Named inputs: refs to upstream results, or literals. */
+export type Inputs = Readonly<Record<string, unknown>>;
+
+/** A list to map over: a literal list, or a ref to an upstream list. */
+export type MapList<T = unknown> = readonly T[] | Ref<readonly T[]>;
+export type Expand = Readonly<Record<string, MapList>>;
+export type ElementOf<L> = L extends readonly (infer U)[] ? U : L extends Ref<readonly (infer U)[]> ? U : never;
+export type ItemOf<E> = { readonly [K in keyof E]: ElementOf<E[K]> };
+
+const ZIP = Symbol.for('trainyard.zip');
+export interface Zipped<E extends Expand> {
+  readonly [ZIP]: E;
+}
+/** Maps position-wise over lists of equal length, instead of their cross product. */
+export function zip<E extends Expand>(lists: E): Zipped<E> {
+  return { [ZIP]: lists };
+}
+export function zippedLists(value: unknown): Expand | undefined {
+  return typeof value === 'object' && value !== null && ZIP in value ? (value as Zipped<Expand>)[ZIP] : undefined;
+}
+
+/** What user functions receive: the run's context, typed params, the mapped item and the inputs. */
+export interface TaskContext<P, I, Item> extends Omit<TaskContextData, 'params' | 'item' | 'inputs'> {
+  readonly params: P;
+  readonly item: Item;
+  readonly inputs: I;
+}
+
+/** A value in an argument list: text, a number, or a ref resolved when the task runs. */
+export type Arg = string | number | boolean | Ref<unknown>;
+
+export interface CommandOptions<P, I extends Inputs, Item, R> extends CommonTaskOptions {
+  readonly command: string | Ref<string>;
+  readonly args?: readonly Arg[] | ((c: TaskContext<P, UnrefAll<I>, Item>) => readonly string[] | Promise<readonly string[]>);
+  readonly env?:
+    | Readonly<Record<string, Arg>>
+    | ((c: TaskContext<P, UnrefAll<I>, Item>) => Record<string, string> | Promise<Record<string, string>>);
+  readonly cwd?: string;
+  /** Run the command through /bin/sh -c. */
+  readonly shell?: boolean;
+  /** Container image (used by the Kubernetes executor; recorded locally). */
+  readonly image?: string;
+  /** Kubernetes pod options. */
+  readonly pod?: Readonly<Record<string, unknown>>;
+  readonly inputs?: I;
+  readonly result?: ResultDecl<R>;
+  /** Exit code that marks the try skipped (default 99). */
+  readonly skipExitCode?: number;
+  /** The result is the list of downstream task ids to follow. */
+  readonly branch?: boolean;
+}
+
+export interface InlineOptions<I extends Inputs, R> extends CommonTaskOptions {
+  readonly inputs?: I;
+  readonly result?: ResultDecl<R>;
+}
+
+/** Mapping options: cross product (expand), position-wise (expand: zip(...)), or a list of objects (expandKwargs). */
+export interface MappingOptions<E extends Expand, K> {
+  readonly expand?: E | Zipped<E>;
+  readonly expandKwargs?: MapList<K>;
+  /** Fixed values merged into every item. */
+  readonly partial?: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,25 @@
+import { DagValidationError } from '../core/errors.js';
+import { parseDuration } from '../core/retry.js';
+import type { ScheduleSpec } from '../core/spec.js';
+
+const PRESETS = new Set(['@hourly', '@daily', '@weekly', '@monthly', '@yearly', '@annually', '@midnight']);
+
+/** The DAG's `schedule` option as a spec: none, a cron expression or preset, or a fixed interval. */
+export function parseSchedule(dagId: string, schedule: string | null | undefined, timezone = 'UTC'): ScheduleSpec {
+  if (schedule === undefined || schedule === null || schedule === 'none' || schedule === '@once') return { kind: 'none' };
+  const s = schedule.trim();
+  if (PRESETS.has(s)) return { kind: 'cron', expression: s, timezone };
+  if (s.split(/\s+/).length === 5) return { kind: 'cron', expression: s, timezone };
+  if (/^\d/.test(s)) {
+    try {
+      return { kind: 'interval', everyMs: parseDuration(s) };
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new DagValidationError(
+    'INVALID_SCHEDULE',
+    `DAG '${dagId}': invalid schedule '${schedule}'. Use a 5-field cron expression ("0 2 * * *"), a preset (${[...PRESETS].join(', ')}), an interval ("15m", "6h"), or null for manual runs`,
+    dagId,
+  );
+}

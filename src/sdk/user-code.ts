@@ -1,0 +1,41 @@
+import type { DagSpec } from '../core/spec.js';
+import type { TaskContextData } from '../executors/types.js';
+
+/**
+ * How the DAG-file processor and the task workers find DAGs and the user functions in a
+ * loaded module. DAG objects carry a brand from the global symbol registry, so a DAG built
+ * by any copy of the SDK is recognised.
+ */
+export const DAG_BRAND = Symbol.for('trainyard.dag');
+
+/** The functions a task may carry: an inline body, or functions computing args/env. */
+export interface TaskCallables {
+  readonly run?: (inputs: Record<string, unknown>, ctx: TaskContextData) => unknown;
+  readonly args?: (ctx: TaskContextData & { inputs: Record<string, unknown> }) => readonly string[] | Promise<readonly string[]>;
+  readonly env?: (
+    ctx: TaskContextData & { inputs: Record<string, unknown> },
+  ) => Record<string, string> | Promise<Record<string, string>>;
+}
+
+export interface LoadedDag {
+  readonly [DAG_BRAND]: true;
+  readonly dagId: string;
+  /** Builds and validates the spec; throws DagValidationError. */
+  toSpec(): DagSpec;
+  callables(taskId: string): TaskCallables | undefined;
+}
+
+export function isLoadedDag(value: unknown): value is LoadedDag {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true;
+}
+
+/** Every DAG a module exports, by value or in an exported array. */
+export function findDags(moduleExports: Record<string, unknown>): LoadedDag[] {
+  const found = new Map<string, LoadedDag>();
+  const visit = (v: unknown) => {
+    if (isLoadedDag(v)) found.set(v.dagId, v);
+    else if (Array.isArray(v)) v.forEach(visit);
+  };
+  for (const value of Object.values(moduleExports)) visit(value);
+  return [...found.values()];
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { TrainyardError } from '../core/errors.js';
+import { migrationProvider, MIGRATIONS } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface OpenedDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Where the database is, with any password removed; for messages. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A `postgres://` URL, or a SQLite file path (or `sqlite:` URL). */
+  readonly url: string;
+  readonly poolSize?: number;
+}
+
+/** Opens the metadata database. Postgres support lives in its own module, loaded on demand. */
+export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabase> {
+  if (/^postgres(ql)?:\/\//.test(opts.url)) {
+    const { openPostgres } = await import('./postgres.js');
+    return openPostgres(opts.url, opts.poolSize ?? 10);
+  }
+  return openSqlite(opts.url.replace(/^sqlite:(\/\/)?/, ''));
+}
+
+export function openSqlite(file: string): OpenedDatabase {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `sqlite:${file}`,
+    close: () => db.destroy(),
+  };
+}
+
+/** Applies pending migrations. Refuses a database migrated by a newer Trainyard. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const known = new Set(Object.keys(MIGRATIONS));
+  const applied = await migrator.getMigrations();
+  const executed = applied.filter((m) => m.executedAt).map((m) => m.name);
+  // Kysely lists only migrations it knows; unknown executed ones are in its own table.
+  const tableRows = await db
+    .selectFrom('kysely_migration' as never)
+    .select('name' as never)
+    .execute()
+    .catch(() => [] as { name: string }[]);
+  const unknown = (tableRows as { name: string }[]).map((r) => r.name).filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new TrainyardError(
+      'DB_NEWER_THAN_CODE',
+      `the database was migrated by a newer Trainyard (it has migration ${unknown.join(', ')}, which this version does not know). Upgrade Trainyard, or point it at another database`,
+    );
+  }
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    throw new TrainyardError('DB_MIGRATION_FAILED', `database migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return [...executed, ...(results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)];
+}

@@ -1,0 +1,155 @@
+import type { FailureClass } from '../core/failure.js';
+import type { RunState, TaskState, TryState } from '../core/states.js';
+
+/**
+ * The metadata schema, dialect-neutral: times are epoch milliseconds (bigint), booleans are
+ * 0/1 integers, JSON is text. The same migrations create it on SQLite and Postgres.
+ */
+export interface Database {
+  dag: DagTable;
+  dag_version: DagVersionTable;
+  import_error: ImportErrorTable;
+  dag_run: DagRunTable;
+  task_instance: TaskInstanceTable;
+  task_try: TaskTryTable;
+  pool: PoolTable;
+  metric: MetricTable;
+  scheduler: SchedulerTable;
+}
+
+export interface DagTable {
+  dag_id: string;
+  fileloc: string;
+  is_paused: number;
+  is_active: number;
+  latest_version: string;
+  description: string | null;
+  /** JSON array. */
+  tags: string;
+  /** JSON ScheduleSpec. */
+  schedule: string;
+  next_run_at: number | null;
+  updated_at: number;
+}
+
+export interface DagVersionTable {
+  dag_id: string;
+  version_hash: string;
+  /** JSON DagSpec. */
+  spec: string;
+  created_at: number;
+}
+
+export interface ImportErrorTable {
+  fileloc: string;
+  message: string;
+  updated_at: number;
+}
+
+export type RunType = 'manual' | 'scheduled' | 'backfill';
+
+export interface DagRunTable {
+  dag_id: string;
+  run_id: string;
+  state: RunState;
+  run_type: RunType;
+  version_hash: string;
+  /** JSON object: the trigger's conf. */
+  conf: string;
+  /** JSON object: params after defaults and conf were merged and validated. */
+  params: string;
+  logical_date: number;
+  data_interval_start: number;
+  data_interval_end: number;
+  queued_at: number;
+  start_date: number | null;
+  end_date: number | null;
+  /** Bumped by every change made outside the scheduler (clear, mark), so schedulers reload. */
+  change_seq: number;
+  note: string | null;
+}
+
+export interface TaskInstanceTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  /** -1 when the task is not mapped. */
+  map_index: number;
+  state: TaskState;
+  /** Number of tries created so far; the current try. */
+  try_number: number;
+  /** Tries that counted against the retry budget. */
+  budget_tries: number;
+  /** Retries that did not count (eviction, preemption, lost). */
+  free_retries: number;
+  priority_weight: number;
+  pool: string;
+  pool_slots: number;
+  next_retry_at: number | null;
+  queued_at: number | null;
+  start_date: number | null;
+  end_date: number | null;
+  failure_class: FailureClass | null;
+  /** Plain-words reason of the last failure, or why it is pending. */
+  reason: string | null;
+  /** JSON result of the successful try. */
+  result: string | null;
+  /** JSON object of the mapped item. */
+  item: string | null;
+  /** JSON object of params the task reported. */
+  params: string | null;
+  /** JSON Resources overrides for the next try (e.g. memory after an OOM). */
+  resource_overrides: string | null;
+  updated_at: number;
+}
+
+export interface TaskTryTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  state: TryState;
+  executor: string;
+  queued_at: number;
+  start_date: number | null;
+  end_date: number | null;
+  host: string | null;
+  pid: number | null;
+  /** Pod name or worker id. */
+  external: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  failure_class: FailureClass | null;
+  reason: string | null;
+  result: string | null;
+  log_path: string;
+  counts_against_budget: number;
+  scheduler_id: string | null;
+}
+
+export interface PoolTable {
+  name: string;
+  slots: number;
+  description: string | null;
+}
+
+export interface MetricTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  name: string;
+  step: number | null;
+  value: number;
+  at: number;
+}
+
+export interface SchedulerTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}

@@ -1,0 +1,345 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { TrainyardError } from '../core/errors.js';
+import type { DagSpec } from '../core/spec.js';
+import type { RunState, TaskState } from '../core/states.js';
+import type { DialectName } from './db.js';
+import type { Database, DagRunTable, DagTable, TaskInstanceTable, TaskTryTable } from './schema.js';
+
+export type DagRow = Selectable<DagTable>;
+export type DagRunRow = Selectable<DagRunTable>;
+export type TaskInstanceRow = Selectable<TaskInstanceTable>;
+export type TaskTryRow = Selectable<TaskTryTable>;
+export type NewTaskInstance = Insertable<TaskInstanceTable>;
+export type NewTry = Insertable<TaskTryTable>;
+
+export interface TiKey {
+  readonly dagId: string;
+  readonly runId: string;
+  readonly taskId: string;
+  readonly mapIndex: number;
+}
+
+/** A guarded change: applied only if the row is still in state `from`. */
+export interface TiChange {
+  readonly key: TiKey;
+  readonly from: readonly TaskState[];
+  readonly set: Updateable<TaskInstanceTable>;
+}
+
+const LIVE_TRY_STATES = ['queued', 'running'] as const;
+const CHUNK = 400;
+
+/**
+ * The metadata store. Every state change is guarded (`UPDATE … WHERE state IN (expected)`)
+ * and callers group them in one transaction with `transaction()`.
+ */
+export class Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: DialectName,
+  ) {}
+
+  /** Runs `fn` in one transaction, with a Store bound to it. */
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect)));
+  }
+
+  // ---- DAGs ------------------------------------------------------------------------------
+
+  /** Records a parsed DAG. Returns true when its version is new. */
+  async upsertDag(spec: DagSpec, fileloc: string, versionHash: string, now: number): Promise<boolean> {
+    const existing = await this.db
+      .selectFrom('dag_version')
+      .select('version_hash')
+      .where('dag_id', '=', spec.dagId)
+      .where('version_hash', '=', versionHash)
+      .executeTakeFirst();
+    if (!existing) {
+      await this.db
+        .insertInto('dag_version')
+        .values({ dag_id: spec.dagId, version_hash: versionHash, spec: JSON.stringify(spec), created_at: now })
+        .execute();
+    }
+    const row = {
+      fileloc,
+      is_active: 1,
+      latest_version: versionHash,
+      description: spec.description ?? null,
+      tags: JSON.stringify(spec.tags),
+      schedule: JSON.stringify(spec.schedule),
+      updated_at: now,
+    };
+    await this.db
+      .insertInto('dag')
+      .values({ dag_id: spec.dagId, is_paused: 0, next_run_at: null, ...row })
+      .onConflict((oc) => oc.column('dag_id').doUpdateSet(row))
+      .execute();
+    return !existing;
+  }
+
+  /** Marks DAGs of a file inactive when the file no longer defines them. */
+  async deactivateDagsExcept(fileloc: string, keepIds: readonly string[], now: number): Promise<void> {
+    let q = this.db.updateTable('dag').set({ is_active: 0, updated_at: now }).where('fileloc', '=', fileloc).where('is_active', '=', 1);
+    if (keepIds.length) q = q.where('dag_id', 'not in', keepIds);
+    await q.execute();
+  }
+
+  async setImportError(fileloc: string, message: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('import_error')
+      .values({ fileloc, message, updated_at: now })
+      .onConflict((oc) => oc.column('fileloc').doUpdateSet({ message, updated_at: now }))
+      .execute();
+  }
+
+  async clearImportError(fileloc: string): Promise<void> {
+    await this.db.deleteFrom('import_error').where('fileloc', '=', fileloc).execute();
+  }
+
+  listImportErrors() {
+    return this.db.selectFrom('import_error').selectAll().orderBy('fileloc').execute();
+  }
+
+  listDags(opts: { includeInactive?: boolean } = {}): Promise<DagRow[]> {
+    let q = this.db.selectFrom('dag').selectAll().orderBy('dag_id');
+    if (!opts.includeInactive) q = q.where('is_active', '=', 1);
+    return q.execute();
+  }
+
+  getDag(dagId: string): Promise<DagRow | undefined> {
+    return this.db.selectFrom('dag').selectAll().where('dag_id', '=', dagId).executeTakeFirst();
+  }
+
+  async getSpec(dagId: string, versionHash: string): Promise<DagSpec | undefined> {
+    const row = await this.db
+      .selectFrom('dag_version')
+      .select('spec')
+      .where('dag_id', '=', dagId)
+      .where('version_hash', '=', versionHash)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.spec) as DagSpec) : undefined;
+  }
+
+  async setPaused(dagId: string, paused: boolean, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('dag')
+      .set({ is_paused: paused ? 1 : 0, updated_at: now })
+      .where('dag_id', '=', dagId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ---- runs ------------------------------------------------------------------------------
+
+  async createRun(run: Insertable<DagRunTable>): Promise<void> {
+    try {
+      await this.db.insertInto('dag_run').values(run).execute();
+    } catch (e) {
+      if (/unique|duplicate/i.test(String((e as Error).message))) {
+        throw new TrainyardError('RUN_EXISTS', `DAG '${run.dag_id}' already has a run '${run.run_id}'; choose another run id`);
+      }
+      throw e;
+    }
+  }
+
+  getRun(dagId: string, runId: string): Promise<DagRunRow | undefined> {
+    return this.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+  }
+
+  listRuns(opts: { dagId?: string; states?: readonly RunState[]; limit?: number; offset?: number } = {}): Promise<DagRunRow[]> {
+    let q = this.db.selectFrom('dag_run').selectAll();
+    if (opts.dagId) q = q.where('dag_id', '=', opts.dagId);
+    if (opts.states?.length) q = q.where('state', 'in', opts.states);
+    return q
+      .orderBy('queued_at', 'desc')
+      .orderBy('run_id', 'desc')
+      .limit(opts.limit ?? 100)
+      .offset(opts.offset ?? 0)
+      .execute();
+  }
+
+  /** Runs the scheduler works on, with their change counters. */
+  activeRuns(): Promise<DagRunRow[]> {
+    return this.db.selectFrom('dag_run').selectAll().where('state', 'in', ['queued', 'running']).orderBy('queued_at').execute();
+  }
+
+  /** Guarded run state change. Returns false if the run was not in a `from` state. */
+  async setRunState(dagId: string, runId: string, from: readonly RunState[], set: Updateable<DagRunTable>): Promise<boolean> {
+    const r = await this.db
+      .updateTable('dag_run')
+      .set(set)
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .where('state', 'in', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Tells schedulers that something outside them changed this run. */
+  async bumpRunChange(dagId: string, runId: string): Promise<void> {
+    await this.db
+      .updateTable('dag_run')
+      .set((eb) => ({ change_seq: eb('change_seq', '+', 1) }))
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .execute();
+  }
+
+  async deleteRun(dagId: string, runId: string): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      for (const table of ['metric', 'task_try', 'task_instance'] as const) {
+        await tx.db.deleteFrom(table).where('dag_id', '=', dagId).where('run_id', '=', runId).execute();
+      }
+      const r = await tx.db.deleteFrom('dag_run').where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    });
+  }
+
+  // ---- task instances --------------------------------------------------------------------
+
+  async insertTaskInstances(rows: readonly NewTaskInstance[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await this.db
+        .insertInto('task_instance')
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
+    }
+  }
+
+  listTaskInstances(dagId: string, runId: string, opts: { taskId?: string; states?: readonly TaskState[]; limit?: number; offset?: number } = {}) {
+    let q = this.db.selectFrom('task_instance').selectAll().where('dag_id', '=', dagId).where('run_id', '=', runId);
+    if (opts.taskId) q = q.where('task_id', '=', opts.taskId);
+    if (opts.states?.length) q = q.where('state', 'in', opts.states);
+    q = q.orderBy('task_id').orderBy('map_index');
+    if (opts.limit !== undefined) q = q.limit(opts.limit).offset(opts.offset ?? 0);
+    return q.execute();
+  }
+
+  getTaskInstance(k: TiKey): Promise<TaskInstanceRow | undefined> {
+    return this.db
+      .selectFrom('task_instance')
+      .selectAll()
+      .where('dag_id', '=', k.dagId)
+      .where('run_id', '=', k.runId)
+      .where('task_id', '=', k.taskId)
+      .where('map_index', '=', k.mapIndex)
+      .executeTakeFirst();
+  }
+
+  /** Applies guarded changes; returns those that did not apply (the row had moved on). */
+  async applyTiChanges(changes: readonly TiChange[]): Promise<TiChange[]> {
+    const missed: TiChange[] = [];
+    for (const c of changes) {
+      const r = await this.db
+        .updateTable('task_instance')
+        .set(c.set)
+        .where('dag_id', '=', c.key.dagId)
+        .where('run_id', '=', c.key.runId)
+        .where('task_id', '=', c.key.taskId)
+        .where('map_index', '=', c.key.mapIndex)
+        .where('state', 'in', c.from)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) missed.push(c);
+    }
+    return missed;
+  }
+
+  /** Results of a task's successful instances, in map-index order. */
+  async taskResults(dagId: string, runId: string, taskId: string): Promise<{ mapIndex: number; result: unknown }[]> {
+    const rows = await this.db
+      .selectFrom('task_instance')
+      .select(['map_index', 'result'])
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .where('task_id', '=', taskId)
+      .where('state', '=', 'success')
+      .orderBy('map_index')
+      .execute();
+    return rows.map((r) => ({ mapIndex: r.map_index, result: r.result === null ? null : JSON.parse(r.result) }));
+  }
+
+  // ---- tries -----------------------------------------------------------------------------
+
+  async insertTries(rows: readonly NewTry[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await this.db
+        .insertInto('task_try')
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
+    }
+  }
+
+  async updateTry(k: TiKey & { tryNumber: number }, from: readonly string[], set: Updateable<TaskTryTable>): Promise<boolean> {
+    const r = await this.db
+      .updateTable('task_try')
+      .set(set)
+      .where('dag_id', '=', k.dagId)
+      .where('run_id', '=', k.runId)
+      .where('task_id', '=', k.taskId)
+      .where('map_index', '=', k.mapIndex)
+      .where('try_number', '=', k.tryNumber)
+      .where('state', 'in', from as TaskTryTable['state'][])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Tries still queued or running, for adoption after a restart. */
+  liveTries(): Promise<TaskTryRow[]> {
+    return this.db.selectFrom('task_try').selectAll().where('state', 'in', LIVE_TRY_STATES).execute();
+  }
+
+  listTries(k: TiKey): Promise<TaskTryRow[]> {
+    return this.db
+      .selectFrom('task_try')
+      .selectAll()
+      .where('dag_id', '=', k.dagId)
+      .where('run_id', '=', k.runId)
+      .where('task_id', '=', k.taskId)
+      .where('map_index', '=', k.mapIndex)
+      .orderBy('try_number')
+      .execute();
+  }
+
+  // ---- pools -----------------------------------------------------------------------------
+
+  listPools() {
+    return this.db.selectFrom('pool').selectAll().orderBy('name').execute();
+  }
+
+  async upsertPool(name: string, slots: number, description: string | null): Promise<void> {
+    await this.db
+      .insertInto('pool')
+      .values({ name, slots, description })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ slots, description }))
+      .execute();
+  }
+
+  async deletePool(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('pool').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  // ---- metrics ---------------------------------------------------------------------------
+
+  async insertMetrics(rows: readonly Insertable<Database['metric']>[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await this.db
+        .insertInto('metric')
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
+    }
+  }
+
+  listMetrics(k: TiKey & { tryNumber?: number }) {
+    let q = this.db
+      .selectFrom('metric')
+      .selectAll()
+      .where('dag_id', '=', k.dagId)
+      .where('run_id', '=', k.runId)
+      .where('task_id', '=', k.taskId)
+      .where('map_index', '=', k.mapIndex);
+    if (k.tryNumber !== undefined) q = q.where('try_number', '=', k.tryNumber);
+    return q.orderBy('try_number').orderBy('name').orderBy('step').execute();
+  }
+}
