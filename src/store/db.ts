@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect } from 'kysely';
 import { TrainyardError } from '../core/errors.js';
 import { migrationProvider, MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -71,4 +71,12 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
     throw new TrainyardError('DB_MIGRATION_FAILED', `database migration failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   return [...executed, ...(results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)];
+}
+
+/** Undoes every migration, then applies them again: an empty database. */
+export async function resetDatabase(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateTo(NO_MIGRATIONS);
+  if (error) throw new TrainyardError('DB_RESET_FAILED', `could not reset the database: ${error instanceof Error ? error.message : String(error)}`);
+  await migrateToLatest(db);
 }

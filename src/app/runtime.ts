@@ -1,0 +1,91 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { TrainyardConfig } from '../config.js';
+import { DagProcessor } from '../dag-processing/processor.js';
+import { LocalExecutor } from '../executors/local/local-executor.js';
+import type { Executor } from '../executors/types.js';
+import { WorkerPool } from '../executors/worker/pool.js';
+import { HomeLayout } from '../scheduler/paths.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { migrateToLatest, type OpenedDatabase, openDatabase } from '../store/db.js';
+import { Store } from '../store/store.js';
+import { acquireSqliteLock } from './lock.js';
+
+/** An open store under a config. */
+export interface Runtime {
+  readonly config: TrainyardConfig;
+  readonly store: Store;
+  readonly layout: HomeLayout;
+  readonly database: OpenedDatabase;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: TrainyardConfig, opts: { migrate?: boolean } = {}): Promise<Runtime> {
+  const database = await openDatabase({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  if (opts.migrate !== false) await migrateToLatest(database.db);
+  return {
+    config,
+    store: new Store(database.db, database.dialect),
+    layout: new HomeLayout(config.home),
+    database,
+    close: () => database.close(),
+  };
+}
+
+/** The running parts of a scheduler process. */
+export interface SchedulerServices {
+  readonly scheduler: Scheduler;
+  readonly processor?: DagProcessor;
+  readonly executors: Readonly<Record<string, Executor>>;
+  /** Stops launching, lets running tasks finish within graceMs, records everything. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Parse the DAG folder in this process (standalone, dags test). */
+  readonly processDags: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Promise<SchedulerServices> {
+  const release = rt.database.dialect === 'sqlite' ? acquireSqliteLock(rt.config.databaseUrl) : () => {};
+  const workerPool = new WorkerPool({ size: rt.config.workerPoolSize });
+  const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool });
+  const executors: Record<string, Executor> = { local };
+  const scheduler = new Scheduler({
+    store: rt.store,
+    executors,
+    defaultExecutor: 'local',
+    layout: rt.layout,
+    parallelism: rt.config.parallelism,
+    killGraceMs: rt.config.killGraceMs,
+    resultLimitBytes: rt.config.resultLimitBytes,
+    freeRetryCap: rt.config.freeRetryCap,
+    schedulerId: `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
+    log: o.log,
+  });
+  const processor = o.processDags
+    ? new DagProcessor({
+        folder: rt.config.dagsFolder,
+        store: rt.store,
+        importTimeoutMs: rt.config.dagImportTimeoutMs,
+        scanIntervalMs: rt.config.dagScanIntervalMs,
+        log: o.log,
+        onChange: () => scheduler.notify(),
+      })
+    : undefined;
+  await processor?.start();
+  await scheduler.recover(Date.now());
+  scheduler.start();
+  return {
+    scheduler,
+    processor,
+    executors,
+    async stop(graceMs) {
+      await processor?.stop();
+      await scheduler.stop(graceMs);
+      await workerPool.close();
+      release();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { describeFailure } from '../../core/failure.js';
+import { type SchedulerServices, startSchedulerServices } from '../../app/runtime.js';
+import type { ExecutorEvent } from '../../executors/types.js';
+import { triggerRun } from '../../scheduler/trigger.js';
+import { type GlobalOptions, configFrom } from '../context.js';
+import { openRuntime } from '../../app/runtime.js';
+import { parseConf } from '../format.js';
+import { waitForRun } from '../wait.js';
+
+interface ServeOptions {
+  readonly trigger?: string;
+  readonly conf?: string;
+  readonly exitWhenDone?: boolean;
+}
+
+function say(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function describeEvent(e: ExecutorEvent): string | undefined {
+  const k = e.key;
+  const id = `${k.dagId} ${k.taskId}${k.mapIndex >= 0 ? `[${k.mapIndex}]` : ''}${k.tryNumber > 1 ? ` try ${k.tryNumber}` : ''}`;
+  if (e.type === 'started') return `started   ${id}`;
+  if (e.type !== 'finished') return undefined;
+  if (e.outcome !== 'failed') return `${e.outcome.padEnd(9)} ${id}`;
+  return `failed    ${id}: ${describeFailure(e.failureClass ?? 'user_error')}${e.reason ? ` — ${e.reason.split('\n')[0]}` : ''}`;
+}
+
+/** Runs a scheduler (and, in standalone, the DAG processor) until SIGTERM or SIGINT. */
+async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boolean): Promise<void> {
+  const config = configFrom(globals);
+  const rt = await openRuntime(config);
+  let services: SchedulerServices | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      say(`${signal}: stopping; running tasks get ${config.shutdownGraceMs / 1000}s to finish`);
+      await services?.stop(config.shutdownGraceMs);
+      await rt.close();
+      say('stopped; all state is saved');
+    })();
+    return stopping;
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+  process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
+  services = await startSchedulerServices(rt, { processDags, log: (l) => say(l) });
+  for (const ex of Object.values(services.executors)) ex.onEvent((e) => {
+    const line = describeEvent(e);
+    if (line) say(line);
+  });
+  const dags = await rt.store.listDags();
+  const errors = await rt.store.listImportErrors();
+  say(`trainyard ${processDags ? 'standalone' : 'scheduler'} up: home ${config.home}, database ${rt.database.description}`);
+  if (processDags) say(`DAG folder ${config.dagsFolder}: ${dags.length} DAG(s), ${errors.length} import error(s)`);
+  for (const e of errors) say(`import error in ${e.fileloc}: ${e.message.split('\n')[0]}`);
+  if (o.trigger) {
+    const { runId } = await triggerRun(rt.store, o.trigger, { conf: parseConf(o.conf) }, Date.now());
+    services.scheduler.notify();
+    say(`triggered ${o.trigger} run ${runId}`);
+    const state = await waitForRun(rt.store, services.scheduler, o.trigger, runId, async () => {});
+    say(`run ${runId} of ${o.trigger} finished: ${state}`);
+    if (o.exitWhenDone) {
+      await stop('done');
+      process.exitCode = state === 'success' ? 0 : 1;
+    }
+  }
+}
+
+export function registerServeCommands(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('standalone')
+    .description('everything in one process: the DAG processor, the scheduler and the local executor, on SQLite')
+    .option('--trigger <dag_id>', 'trigger one run of this DAG once the DAGs are loaded')
+    .option('--conf <json>', 'params for the triggered run')
+    .option('--exit-when-done', 'exit when the triggered run ends (status 0 on success)')
+    .action((o: ServeOptions) => serve(globals(), o, true));
+  program
+    .command('scheduler')
+    .description('a scheduler process (DAGs are parsed by a standalone or a DAG processor)')
+    .option('--process-dags', 'also parse the DAG folder in this process')
+    .action((o: { processDags?: boolean }) => serve(globals(), {}, o.processDags === true));
+}

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { loadConfig, type TrainyardConfig } from '../config.js';
+import { openRuntime, type Runtime } from '../app/runtime.js';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  readonly home?: string;
+  readonly dags?: string;
+}
+
+export function configFrom(o: GlobalOptions): TrainyardConfig {
+  return loadConfig({ home: o.home, dagsFolder: o.dags ? path.resolve(o.dags) : undefined });
+}
+
+/** Opens the store for one command and closes it after. */
+export async function withRuntime<T>(o: GlobalOptions, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(configFrom(o));
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The DAG-file processor's child process: imports DAG files (TypeScript compiled on the fly)
+ * and sends back their specs. User code runs here, never in the scheduler's process.
+ */
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { findDags } from '../sdk/user-code.js';
+import type { ParseReply, ParseRequest } from './protocol.js';
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    const frame = e.stack?.split('\n').find((l) => /\.(m?[jt]s):\d+/.test(l) && !l.includes('node_modules'));
+    return `${code ? `[${code}] ` : ''}${e.message}${frame && !e.message.includes(frame.trim()) ? `\n  ${frame.trim()}` : ''}`;
+  }
+  return String(e);
+}
+
+async function parse(req: ParseRequest): Promise<ParseReply> {
+  const started = performance.now();
+  const errors: string[] = [];
+  const dags: { dagId: string; spec: ParseReply['dags'][number]['spec'] }[] = [];
+  try {
+    const mod = (await tsImport(pathToFileURL(req.file).href, import.meta.url)) as Record<string, unknown>;
+    const found = findDags(mod);
+    if (found.length === 0) errors.push('the file exports no DAG; export the value returned by dag(...)');
+    for (const d of found) {
+      try {
+        dags.push({ dagId: d.dagId, spec: d.toSpec() });
+      } catch (e) {
+        errors.push(`DAG '${d.dagId}': ${describeError(e)}`);
+      }
+    }
+  } catch (e) {
+    errors.push(describeError(e));
+  }
+  return { type: 'parsed', id: req.id, file: req.file, dags, errors, durationMs: performance.now() - started };
+}
+
+process.on('message', (msg: ParseRequest) => {
+  if (msg?.type !== 'parse') return;
+  void parse(msg).then((reply) => process.send?.(reply));
+});
+// A DAG file's stray promise rejection must not kill the processor.
+process.on('unhandledRejection', () => {});
