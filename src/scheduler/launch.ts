@@ -32,7 +32,8 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   const resultPath = path.join(workDir, 'result.json');
   const base = {
     key,
-    env: contractEnv(context, resultPath, key.tryNumber > 1),
+    // TRAINYARD_HOME is for local tasks only (e.g. the example's model folder).
+    env: { ...contractEnv(context, resultPath, key.tryNumber > 1), TRAINYARD_HOME: s.layout.home },
     resources: { ...spec.resources, ...(ti.resourceOverrides ?? {}) },
     executionTimeoutMs: spec.executionTimeoutMs,
     killGraceMs: s.killGraceMs,
