@@ -304,4 +304,38 @@ describe('scheduler on a fake clock', () => {
     const ok = await h.trigger('params', { conf: { epochs: 3 } });
     expect(JSON.parse((await h.store.getRun('params', ok))!.params)).toEqual({ epochs: 3 });
   });
+
+  it('fails a task that asks for more GPUs than the executor has, saying why', async () => {
+    await setup();
+    ex.gpuTotal = 2;
+    const d = dag('greedy');
+    const big = d.command('big', { command: 'true', resources: { gpu: 4 } });
+    d.command('after', { command: 'true' }).after(big);
+    d.command('small', { command: 'true', resources: { gpu: 2 } });
+    await registerDag(h.store, d);
+    const runId = await h.trigger('greedy');
+    await h.tick();
+    const ti = await h.store.getTaskInstance({ dagId: 'greedy', runId, taskId: 'big', mapIndex: -1 });
+    expect(ti).toMatchObject({ state: 'failed', failure_class: 'unschedulable' });
+    expect(ti!.reason).toContain('4 GPU (it has 2)');
+    expect((await h.tiStates('greedy', runId)).after).toBe('upstream_failed');
+    expect(ex.live().map((l) => l.key.taskId)).toEqual(['small']);
+  });
+
+  it('never gives more GPUs than exist: GPU tasks wait for a free device', async () => {
+    await setup();
+    ex.gpuTotal = 2;
+    const d = dag('gpus');
+    d.command('trial', { command: 'true', resources: { gpu: 1 }, expand: { i: [0, 1, 2, 3, 4] } });
+    await registerDag(h.store, d);
+    const runId = await h.trigger('gpus');
+    await h.tick();
+    await h.tick();
+    for (let round = 0; round < 5 && ex.live().length; round++) {
+      expect(ex.live().length).toBeLessThanOrEqual(2);
+      ex.finish(ex.live()[0], h.now);
+      await h.tick();
+    }
+    expect(Object.values(await h.tiStates('gpus', runId)).every((s) => s === 'success')).toBe(true);
+  });
 });

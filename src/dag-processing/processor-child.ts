@@ -1,9 +1,21 @@
 /**
  * The DAG-file processor's child process: imports DAG files (TypeScript compiled on the fly)
- * and sends back their specs. User code runs here, never in the scheduler's process.
+ * and sends back their specs. User code runs here, never in the scheduler's process. The
+ * process runs with tsx's loader registered, so TypeScript files load with source maps,
+ * whether they are ES modules or CommonJS.
  */
+
+const requireCache = createRequire(import.meta.url).cache;
+
+/** Imports a file afresh: a query string makes a new ES module; CommonJS needs its cache entry gone. */
+async function importFresh(file: string): Promise<Record<string, unknown>> {
+  delete requireCache[file];
+  const version = fs.statSync(file).mtimeMs;
+  return (await import(`${pathToFileURL(file).href}?v=${version}`)) as Record<string, unknown>;
+}
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { findDags } from '../sdk/user-code.js';
 import type { ParseReply, ParseRequest } from './protocol.js';
 
@@ -21,7 +33,7 @@ async function parse(req: ParseRequest): Promise<ParseReply> {
   const errors: string[] = [];
   const dags: { dagId: string; spec: ParseReply['dags'][number]['spec'] }[] = [];
   try {
-    const mod = (await tsImport(pathToFileURL(req.file).href, import.meta.url)) as Record<string, unknown>;
+    const mod = await importFresh(req.file);
     const found = findDags(mod);
     if (found.length === 0) errors.push('the file exports no DAG; export the value returned by dag(...)');
     for (const d of found) {

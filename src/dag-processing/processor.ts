@@ -161,7 +161,7 @@ export class DagProcessor {
 
   private ensureChild(): ChildProcess {
     if (!this.child) {
-      this.child = forkSibling(import.meta.url, 'processor-child', { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      this.child = forkSibling(import.meta.url, 'processor-child', { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], tsx: true });
       this.child.stderr?.resume();
       this.imports = 0;
     }

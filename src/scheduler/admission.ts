@@ -1,4 +1,4 @@
-import type { DagSpec } from '../core/spec.js';
+import type { DagSpec, Resources } from '../core/spec.js';
 import type { Executor } from '../executors/types.js';
 import type { TiModel } from './run-model.js';
 
@@ -31,8 +31,25 @@ function bump(m: Map<string, number>, key: string, by: number): void {
   else m.set(key, n);
 }
 
-/** Why a scheduled task instance cannot start now, in plain words; null when it can. */
-export function blockReason(ti: TiModel, dag: DagSpec, pools: ReadonlyMap<string, number>, c: AdmissionCounters, executor: Executor): string | null {
+/** Resources of several tries together. */
+export function addResources(a: Resources, b: Resources): Resources {
+  return { cpu: a.cpu + b.cpu, memoryMb: a.memoryMb + b.memoryMb, gpu: a.gpu + b.gpu };
+}
+
+export const NO_RESOURCES: Resources = { cpu: 0, memoryMb: 0, gpu: 0 };
+
+/**
+ * Why a scheduled task instance cannot start now, in plain words; null when it can.
+ * `admitted` is what this admission pass already gave the executor but has not launched yet.
+ */
+export function blockReason(
+  ti: TiModel,
+  dag: DagSpec,
+  pools: ReadonlyMap<string, number>,
+  c: AdmissionCounters,
+  executor: Executor,
+  admitted: Resources = NO_RESOURCES,
+): string | null {
   const spec = ti.task.spec;
   const slots = pools.get(spec.pool);
   if (slots === undefined) return `pool '${spec.pool}' does not exist; create it (trainyard pools set ${spec.pool} <slots>) or use another pool`;
@@ -45,7 +62,7 @@ export function blockReason(ti: TiModel, dag: DagSpec, pools: ReadonlyMap<string
     if (taskActive >= spec.maxActiveTisPerDag) return `waiting: ${taskActive} instances of '${spec.taskId}' already run (maxActiveTisPerDag ${spec.maxActiveTisPerDag})`;
   }
   const r = spec.resources;
-  if (!executor.hasCapacity(r)) {
+  if (!executor.hasCapacity(addResources(admitted, r))) {
     const cap = executor.capacity();
     return (
       `waiting for resources on executor '${executor.name}': needs ${r.cpu} CPU, ${r.memoryMb} MiB, ${r.gpu} GPU; ` +
@@ -57,4 +74,16 @@ export function blockReason(ti: TiModel, dag: DagSpec, pools: ReadonlyMap<string
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** Why a task can never start on this executor (it asks for more than the executor has in all), or null. */
+export function impossibleRequest(ti: TiModel, executor: Executor): string | null {
+  const r = ti.task.spec.resources;
+  const cap = executor.capacity();
+  const over: string[] = [];
+  if (r.gpu > cap.gpu.total) over.push(`${r.gpu} GPU (it has ${cap.gpu.total})`);
+  if (r.cpu > cap.cpu.total) over.push(`${r.cpu} CPU (it has ${cap.cpu.total})`);
+  if (r.memoryMb > cap.memoryMb.total) over.push(`${r.memoryMb} MiB of memory (it has ${Math.floor(cap.memoryMb.total)})`);
+  if (!over.length) return null;
+  return `the task needs ${over.join(', ')}, more than executor '${executor.name}' has in all; lower its resources or run it on an executor with more (e.g. Kubernetes)`;
 }

@@ -9,7 +9,8 @@ import { buildLaunch, neededResults } from './launch.js';
 import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
-import { AdmissionCounters, blockReason } from './admission.js';
+import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
+import type { Resources } from '../core/spec.js';
 import { newTaskInstanceRow } from './rows.js';
 
 export interface SchedulerOptions {
@@ -443,6 +444,8 @@ export class Scheduler {
 
   private async admit(tx: Store, now: number, launches: LaunchRequest[]): Promise<void> {
     const blocked: TiModel[] = [];
+    // Resources admitted in this pass, per executor: they launch only after the commit.
+    const admitted = new Map<string, Resources>();
     while (this.live.size < this.o.parallelism && blocked.length < 256) {
       const ti = this.queue.pop();
       if (!ti) break;
@@ -451,10 +454,12 @@ export class Scheduler {
       const executorName = ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor;
       const executor = this.o.executors[executorName];
       const reason = executor
-        ? blockReason(ti, run.spec, this.pools, this.counters, executor)
+        ? blockReason(ti, run.spec, this.pools, this.counters, executor, admitted.get(executorName))
         : `executor '${executorName}' is not configured; configure it or choose another executor`;
       if (reason) {
-        blocked.push(ti);
+        const never = executor && impossibleRequest(ti, executor);
+        if (never) await this.failUnschedulable(tx, ti, never, now);
+        else blocked.push(ti);
         continue;
       }
       const key: TryKey = { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber + 1 };
@@ -489,6 +494,7 @@ export class Scheduler {
       ti.tryNumber = key.tryNumber;
       await this.setTi(tx, ti, 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
       this.track(ti, key, executorName, null);
+      admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, ti.task.spec.resources));
       if (req) launches.push(req);
       else this.inbox.push({ type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'upstream_unavailable', reason: `could not prepare the task: ${launchError}` });
     }
@@ -504,6 +510,13 @@ export class Scheduler {
       .catch((e: Error) =>
         this.receive({ type: 'finished', key: req.key, at: Date.now(), outcome: 'failed', exitCode: null, signal: null, failureClass: 'lost', reason: `the executor could not launch the task: ${e.message}` }),
       );
+  }
+
+  /** A task that can never be admitted fails at once, saying why; it is not retried. */
+  private async failUnschedulable(tx: Store, ti: TiModel, reason: string, now: number): Promise<void> {
+    await this.setTi(tx, ti, 'failed', { end_date: now, failure_class: 'unschedulable', reason }, ['scheduled']);
+    ti.task.run.markDownstreamDirty(ti.task.spec.taskId);
+    await this.propagate(tx, now);
   }
 
   // ---- helpers ---------------------------------------------------------------------------

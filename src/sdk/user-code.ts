@@ -29,13 +29,18 @@ export function isLoadedDag(value: unknown): value is LoadedDag {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true;
 }
 
-/** Every DAG a module exports, by value or in an exported array. */
+/**
+ * Every DAG a module exports, by value or in an exported array. A file compiled as CommonJS
+ * (no `"type": "module"` near it) arrives wrapped as `{ default: module.exports }`, so the
+ * default export's own values are looked at too.
+ */
 export function findDags(moduleExports: Record<string, unknown>): LoadedDag[] {
   const found = new Map<string, LoadedDag>();
-  const visit = (v: unknown) => {
+  const visit = (v: unknown, depth: number) => {
     if (isLoadedDag(v)) found.set(v.dagId, v);
-    else if (Array.isArray(v)) v.forEach(visit);
+    else if (Array.isArray(v)) v.forEach((x) => visit(x, depth));
+    else if (depth === 0 && typeof v === 'object' && v !== null) for (const x of Object.values(v)) visit(x, 1);
   };
-  for (const value of Object.values(moduleExports)) visit(value);
+  for (const [key, value] of Object.entries(moduleExports)) visit(value, key === 'default' ? 0 : 1);
   return [...found.values()];
 }

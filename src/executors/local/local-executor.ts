@@ -1,0 +1,571 @@
+/**
+ * The local executor: each try is one subprocess on this machine (or, for inline
+ * TypeScript tasks, one job in a worker process). It is the embedded default of
+ * `trainyard standalone`.
+ *
+ * How a command try runs:
+ * - `spawn` without a shell (with `shell: true`: `/bin/sh -c <command> sh <args…>`, so the
+ *   args are the script's positional parameters "$1"… and are never re-parsed by the shell);
+ * - detached, so the try leads its own process group, and timeouts, cancels and the end of
+ *   the try reach every process it started;
+ * - environment: only PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ and TMPDIR are inherited
+ *   from the scheduler (see env.ts; `inheritEnv` changes the list), then the request's
+ *   contract env, then CUDA_VISIBLE_DEVICES;
+ * - stdout and stderr go to the try's log, timestamped (see log-writer.ts), and metric and
+ *   params lines become `telemetry` events;
+ * - when the main process exits, what is left of its process group gets SIGTERM, then
+ *   SIGKILL after the grace period: a try does not leave daemons behind.
+ *
+ * Resources: a try reserves CPU, memory and specific GPU devices when it starts and gives
+ * them back when it ends. A launch that does not fit now waits in a FIFO queue (with a
+ * `pending_reason` event) rather than oversubscribing; one that can never fit fails at once
+ * with class `unschedulable`.
+ *
+ * Events: `started` is emitted only when a process (or a worker) actually takes the try; a
+ * try that fails before that (command not found, args function threw, cancelled while
+ * queued) gets only `finished`. The execution timeout counts from the moment resources are
+ * reserved, so it covers rendering the args too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import type { FailureClass } from '../../core/failure.js';
+import type { Resources } from '../../core/spec.js';
+import { TryLogWriter } from '../log-writer.js';
+import {
+  tryKeyString,
+  type AdoptResult,
+  type CommandLaunch,
+  type Executor,
+  type ExecutorCapacity,
+  type ExecutorEvent,
+  type InlineLaunch,
+  type LaunchRequest,
+  type LiveTryRecord,
+  type TryKey,
+  type TryOutcome,
+} from '../types.js';
+import { WorkerPool, type WorkerTask } from '../worker/pool.js';
+import { INHERITED_ENV_VARS, minimalEnv } from './env.js';
+import { configuredGpuIds } from './gpus.js';
+import { ResourceLedger } from './ledger.js';
+import { isProcessAlive, readProcStat, signalGroup, terminateGroup } from './process-tree.js';
+import { parseResultText, readResultFile } from './result-file.js';
+
+export interface LocalExecutorOptions {
+  /** Name of this machine in events and records (default os.hostname()). */
+  readonly host?: string;
+  readonly capacity?: {
+    /** Cores (default os.availableParallelism()). */
+    readonly cpu?: number;
+    /** MiB (default os.totalmem()). */
+    readonly memoryMb?: number;
+    /** A count n means devices "0".."n-1"; a list names the devices. Default: `nvidia-smi -L`. */
+    readonly gpus?: number | readonly string[];
+  };
+  /** Grace between SIGTERM and SIGKILL for adopt() and close(), and for requests without one (default 10 s). */
+  readonly killGraceMs?: number;
+  /** Runs inline tasks and args/env functions. Default: a pool this executor makes, and closes. */
+  readonly workerPool?: WorkerPool;
+  /** Clock for event times and log timestamps (default Date.now). */
+  readonly now?: () => number;
+  /** Variables inherited from this process's environment (default: see env.ts). */
+  readonly inheritEnv?: readonly string[];
+}
+
+/** The exit code that marks a try skipped when the request names none. */
+export const DEFAULT_SKIP_EXIT_CODE = 99;
+
+/** How many finished keys are remembered for launch idempotency. */
+const FINISHED_KEYS_KEPT = 200_000;
+
+interface Finish {
+  readonly outcome: TryOutcome;
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+  readonly failureClass?: FailureClass;
+  readonly reason?: string;
+  readonly result?: unknown;
+}
+
+interface LiveTry {
+  readonly key: TryKey;
+  readonly keyString: string;
+  readonly req: LaunchRequest;
+  phase: 'queued' | 'starting' | 'running' | 'done';
+  reserved: boolean;
+  gpuIds: string[];
+  log?: TryLogWriter;
+  child?: ChildProcess;
+  pid?: number;
+  workerTask?: WorkerTask;
+  /** Set when Trainyard stops the try (timeout, cancel, shutdown): decides its class. */
+  kill?: { readonly failureClass: FailureClass; readonly reason: string };
+  timers: NodeJS.Timeout[];
+  readonly done: Promise<void>;
+  resolveDone(): void;
+}
+
+const fmtMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${+(ms / 1000).toFixed(3)} s` : `${+(ms / 60_000).toFixed(2)} min`);
+
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  readonly host: string;
+  private readonly ledger: ResourceLedger;
+  private readonly killGraceMs: number;
+  private readonly now: () => number;
+  private readonly baseEnv: Readonly<Record<string, string>>;
+  private readonly listeners: ((e: ExecutorEvent) => void)[] = [];
+  private readonly live = new Map<string, LiveTry>();
+  private readonly queue: LiveTry[] = [];
+  private readonly finishedKeys = new Set<string>();
+  private pool?: WorkerPool;
+  private readonly ownsPool: boolean;
+  private closed = false;
+  /** Tries holding resources (started, not yet finished). */
+  private running = 0;
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.host = options.host ?? os.hostname();
+    const cpu = options.capacity?.cpu ?? os.availableParallelism();
+    const memoryMb = options.capacity?.memoryMb ?? Math.floor(os.totalmem() / (1024 * 1024));
+    this.ledger = new ResourceLedger(cpu, memoryMb, configuredGpuIds(options.capacity?.gpus));
+    this.killGraceMs = options.killGraceMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+    this.baseEnv = minimalEnv(options.inheritEnv ?? INHERITED_ENV_VARS);
+    this.pool = options.workerPool;
+    this.ownsPool = options.workerPool === undefined;
+  }
+
+  onEvent(listener: (event: ExecutorEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: ExecutorEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        // A failing listener must not break the executor or the other listeners.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  hasCapacity(resources: Resources): boolean {
+    return !this.closed && this.queue.length === 0 && this.ledger.fits(resources);
+  }
+
+  capacity(): ExecutorCapacity {
+    const used = this.ledger.usage();
+    return {
+      cpu: { used: used.cpu, total: this.ledger.cpuTotal },
+      memoryMb: { used: used.memoryMb, total: this.ledger.memoryMbTotal },
+      gpu: { used: used.gpu, total: this.ledger.gpuIds.length },
+      running: this.running,
+    };
+  }
+
+  private workerPool(): WorkerPool {
+    this.pool ??= new WorkerPool({ size: Math.max(1, Math.min(4, Math.floor(this.ledger.cpuTotal))) });
+    return this.pool;
+  }
+
+  // ---- launch -------------------------------------------------------------------------
+
+  async launch(req: LaunchRequest): Promise<void> {
+    const keyString = tryKeyString(req.key);
+    if (this.live.has(keyString) || this.finishedKeys.has(keyString)) return;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const t: LiveTry = { key: req.key, keyString, req, phase: 'queued', reserved: false, gpuIds: [], timers: [], done, resolveDone };
+    this.live.set(keyString, t);
+    if (this.closed) {
+      await this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: 'the executor is shutting down; the try was not started' });
+      return;
+    }
+    const never = this.ledger.neverFits(req.resources);
+    if (never) {
+      await this.finish(t, { outcome: 'failed', failureClass: 'unschedulable', reason: `${never}; lower its resources or run it on a bigger machine` });
+      return;
+    }
+    if (this.queue.length === 0 && this.ledger.fits(req.resources)) {
+      await this.start(t);
+    } else {
+      this.queue.push(t);
+      this.emit({ type: 'pending_reason', key: t.key, reason: `waiting for ${this.ledger.shortfall(req.resources) || 'earlier tries to start'} on ${this.host}` });
+    }
+  }
+
+  /** Starts queued tries that now fit, in order; stops at the first that does not. */
+  private drainQueue(): void {
+    while (this.queue.length > 0 && this.ledger.fits(this.queue[0].req.resources)) {
+      const t = this.queue.shift()!;
+      this.start(t).catch((err: unknown) =>
+        this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: `the local executor failed to start the try: ${String(err)}` }),
+      );
+    }
+  }
+
+  private async start(t: LiveTry): Promise<void> {
+    t.phase = 'starting';
+    t.gpuIds = this.ledger.reserve(t.req.resources);
+    t.reserved = true;
+    this.running++;
+    const timeout = t.req.executionTimeoutMs;
+    if (timeout !== undefined && timeout > 0) {
+      const timer = setTimeout(() => void this.stop(t, 'execution_timeout', `ran longer than its execution timeout of ${fmtMs(timeout)}`), timeout);
+      t.timers.push(timer);
+    }
+    try {
+      t.log = await TryLogWriter.open(t.req.logPath, {
+        now: this.now,
+        onTelemetry: (metrics, params) => this.emit({ type: 'telemetry', key: t.key, metrics, ...(params ? { params } : {}) }),
+      });
+    } catch (err) {
+      await this.finish(t, { outcome: 'failed', failureClass: 'config', reason: `cannot open the log file ${t.req.logPath}: ${(err as Error).message}` });
+      return;
+    }
+    if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason });
+    // Not awaited: launch() returns once the process is spawned (or the job handed to the
+    // worker pool); rendering args in a worker must not hold the caller.
+    const running = t.req.kind === 'inline' ? this.runInline(t, t.req) : this.runCommand(t, t.req);
+    running.catch((err: unknown) =>
+      this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: `the local executor failed while running the try: ${String((err as Error)?.stack ?? err)}` }),
+    );
+  }
+
+  /** The try's environment: inherited basics, the contract env, extra env, GPUs. */
+  private envFor(t: LiveTry, extra?: Readonly<Record<string, string>>): Record<string, string> {
+    const env: Record<string, string> = { ...this.baseEnv, ...extra, ...t.req.env };
+    if (t.req.resources.gpu > 0) env.CUDA_VISIBLE_DEVICES = t.gpuIds.join(',');
+    else if (this.ledger.gpuIds.length > 0) env.CUDA_VISIBLE_DEVICES = '';
+    return env;
+  }
+
+  // ---- commands -----------------------------------------------------------------------
+
+  private async runCommand(t: LiveTry, req: CommandLaunch): Promise<void> {
+    const log = t.log!;
+    let args: readonly string[] = req.args;
+    let renderedEnv: Record<string, string> | undefined;
+    if (req.render && (req.render.args || req.render.env)) {
+      const task = this.workerPool().submit(
+        { kind: 'render', code: req.render.code, context: req.render.context, env: this.envFor(t), want: { args: req.render.args, env: req.render.env } },
+        { onOutput: (stream, data) => log.write(stream, data) },
+      );
+      t.workerTask = task;
+      const o = await task.outcome;
+      t.workerTask = undefined;
+      if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason });
+      if (o.status !== 'ok') {
+        let reason: string;
+        if (o.status === 'error') {
+          log.system(`computing the command's ${req.render.args ? 'args' : 'env'} failed:\n${o.error.stack ?? `${o.error.name}: ${o.error.message}`}`);
+          reason = `computing the command's arguments failed: ${o.error.name}: ${o.error.message}`;
+        } else if (o.status === 'worker_exit') {
+          reason = `the worker computing the command's arguments exited (${o.signal ?? `code ${o.exitCode}`})${o.stderrTail ? `: ${o.stderrTail.trim()}` : ''}`;
+        } else {
+          reason = 'the worker pool closed before the command could start';
+          return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason });
+        }
+        return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason });
+      }
+      if (o.rendered?.args) args = o.rendered.args;
+      renderedEnv = o.rendered?.env;
+    }
+
+    const [file, argv] = req.shell ? ['/bin/sh', ['-c', req.command, 'sh', ...args]] : [req.command, [...args]];
+    let child: ChildProcess;
+    try {
+      child = spawn(file, argv, { cwd: req.cwd, env: this.envFor(t, renderedEnv), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      // Invalid arguments (e.g. a NUL byte) throw synchronously.
+      return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason: `the command could not be started: ${(err as Error).message}` });
+    }
+    t.child = child;
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) spawnError = err;
+    });
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => log.write('stdout', chunk));
+    child.stderr!.on('data', (chunk: string) => log.write('stderr', chunk));
+    child.on('exit', () => {
+      const pid = child.pid!;
+      // The main process is gone: what is left of its group (daemons, stray children) is
+      // stopped too, and the pipes are closed if something outside the group holds them.
+      const leftovers = signalGroup(pid, 'SIGTERM');
+      const grace = req.killGraceMs ?? this.killGraceMs;
+      if (leftovers) t.timers.push(setTimeout(() => signalGroup(pid, 'SIGKILL'), grace));
+      t.timers.push(
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }, grace + 1000),
+      );
+    });
+    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      void this.onCommandClose(t, req, spawnError, code, signal);
+    });
+    if (child.pid !== undefined) {
+      t.pid = child.pid;
+      t.phase = 'running';
+      log.system(`started ${req.shell ? `/bin/sh -c ${JSON.stringify(req.command)}` : JSON.stringify(req.command)} as process ${child.pid} on ${this.host}`);
+      this.emit({ type: 'started', key: t.key, at: this.now(), host: this.host, pid: child.pid });
+      // A cancel that came while the args were being rendered.
+      if (t.kill) this.signalTry(t);
+    }
+  }
+
+  private async onCommandClose(
+    t: LiveTry,
+    req: CommandLaunch,
+    spawnError: NodeJS.ErrnoException | undefined,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): Promise<void> {
+    if (spawnError) return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason: await this.describeSpawnError(req, spawnError) });
+    if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason, exitCode: code, signal });
+    const tail = () => {
+      const lines = t.log?.stderrTail() ?? [];
+      return lines.length > 0 ? `; last stderr lines:\n${lines.join('\n')}` : '';
+    };
+    if (signal) {
+      const hint = signal === 'SIGKILL' ? ' (by the out-of-memory killer or by something outside Trainyard)' : '';
+      return this.finish(t, { outcome: 'failed', failureClass: 'user_error', exitCode: null, signal, reason: `killed by signal ${signal}${hint}${tail()}` });
+    }
+    const skipCode = req.skipExitCode ?? DEFAULT_SKIP_EXIT_CODE;
+    if (code === skipCode) return this.finish(t, { outcome: 'skipped', exitCode: code, signal: null, reason: `exited with skip code ${code}` });
+    if (code !== 0) return this.finish(t, { outcome: 'failed', failureClass: 'user_error', exitCode: code, signal: null, reason: `exited with code ${code}${tail()}` });
+    const read = await readResultFile(req.resultPath, req.resultLimitBytes);
+    if (!read.ok) return this.finish(t, { outcome: 'failed', failureClass: 'result_invalid', exitCode: 0, signal: null, reason: read.message });
+    return this.finish(t, { outcome: 'success', exitCode: 0, signal: null, result: read.value });
+  }
+
+  private async describeSpawnError(req: CommandLaunch, err: NodeJS.ErrnoException): Promise<string> {
+    const command = req.shell ? '/bin/sh' : req.command;
+    if (err.code === 'ENOENT') {
+      if (req.cwd) {
+        const cwdOk = await stat(req.cwd).then((s) => s.isDirectory(), () => false);
+        if (!cwdOk) return `the working directory ${JSON.stringify(req.cwd)} does not exist; create it or fix the task's cwd`;
+      }
+      return command.includes('/')
+        ? `command not found: ${JSON.stringify(command)} does not exist${req.cwd ? ` (relative to ${JSON.stringify(req.cwd)})` : ''}; check the path and the task's cwd`
+        : `command not found: ${JSON.stringify(command)} is not on PATH (PATH=${{ ...this.baseEnv, ...req.env }.PATH ?? 'unset'}); install it, use an absolute path, or check the task's cwd`;
+    }
+    if (err.code === 'EACCES') return `the command ${JSON.stringify(command)} is not executable (permission denied); chmod +x it or run it through an interpreter`;
+    return `the command ${JSON.stringify(command)} could not be started: ${err.message}`;
+  }
+
+  // ---- inline tasks -------------------------------------------------------------------
+
+  private runInline(t: LiveTry, req: InlineLaunch): Promise<void> {
+    const log = t.log!;
+    const task = this.workerPool().submit(
+      { kind: 'run', code: req.code, context: req.context, env: this.envFor(t) },
+      {
+        onStart: (worker) => {
+          t.pid = worker.pid;
+          t.phase = 'running';
+          log.system(`started inline function ${req.code.taskId} of ${req.code.file} in ${worker.id} (process ${worker.pid}) on ${this.host}`);
+          this.emit({ type: 'started', key: t.key, at: this.now(), host: this.host, pid: worker.pid, external: worker.id });
+        },
+        onOutput: (stream, data) => log.write(stream, data),
+      },
+    );
+    t.workerTask = task;
+    return task.outcome.then(async (o) => {
+      if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason, exitCode: null, signal: o.status === 'worker_exit' ? o.signal : null });
+      switch (o.status) {
+        case 'ok': {
+          const read = o.resultJson != null ? parseResultText(o.resultJson, req.resultLimitBytes) : await readResultFile(req.resultPath, req.resultLimitBytes);
+          if (!read.ok) return this.finish(t, { outcome: 'failed', failureClass: 'result_invalid', reason: read.message });
+          return this.finish(t, { outcome: 'success', result: read.value });
+        }
+        case 'error':
+          if (o.skip) return this.finish(t, { outcome: 'skipped', reason: `skipped: ${o.error.message}` });
+          log.system(`the task failed:\n${o.error.stack ?? `${o.error.name}: ${o.error.message}`}`);
+          return this.finish(t, { outcome: 'failed', failureClass: o.kind, reason: `${o.error.name}: ${o.error.message}` });
+        case 'worker_exit': {
+          const how = o.signal ? `was killed by signal ${o.signal}` : `exited with code ${o.exitCode}`;
+          return this.finish(t, {
+            outcome: 'failed',
+            failureClass: 'user_error',
+            exitCode: o.exitCode,
+            signal: o.signal,
+            reason: `the worker process running the task ${how}${o.stderrTail ? `: ${o.stderrTail.trim()}` : ''}`,
+          });
+        }
+        case 'cancelled':
+          return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: 'the worker pool closed before the task ran' });
+      }
+    });
+  }
+
+  // ---- stopping -----------------------------------------------------------------------
+
+  async cancel(key: TryKey, failureClass: FailureClass, reason: string): Promise<void> {
+    const t = this.live.get(tryKeyString(key));
+    if (t) await this.stop(t, failureClass, reason);
+  }
+
+  /** Stops a try with the given class; resolves when it has finished. */
+  private stop(t: LiveTry, failureClass: FailureClass, reason: string): Promise<void> {
+    if (t.phase === 'done' || t.kill) return t.done;
+    t.kill = { failureClass, reason };
+    if (t.phase === 'queued') {
+      this.queue.splice(this.queue.indexOf(t), 1);
+      void this.finish(t, { outcome: 'failed', failureClass, reason });
+    } else {
+      this.signalTry(t);
+    }
+    return t.done;
+  }
+
+  /** SIGTERM to the try's group (or its worker), SIGKILL after the grace period. */
+  private signalTry(t: LiveTry): void {
+    const grace = t.req.killGraceMs ?? this.killGraceMs;
+    if (t.workerTask) {
+      t.log?.system(`stopping: ${t.kill!.reason}; SIGTERM to the worker, SIGKILL after ${fmtMs(grace)}`);
+      void t.workerTask.kill(grace);
+      return;
+    }
+    const pid = t.child?.pid;
+    if (pid === undefined) return; // not spawned yet: runCommand/start check t.kill
+    t.log?.system(`stopping: ${t.kill!.reason}; SIGTERM to process group ${pid}, SIGKILL after ${fmtMs(grace)}`);
+    signalGroup(pid, 'SIGTERM');
+    t.timers.push(
+      setTimeout(() => {
+        if (signalGroup(pid, 'SIGKILL')) t.log?.system(`process group ${pid} still running after ${fmtMs(grace)}; sent SIGKILL`);
+        // Pipes held by a process that left the group must not keep the try open.
+        t.timers.push(
+          setTimeout(() => {
+            t.child?.stdout?.destroy();
+            t.child?.stderr?.destroy();
+          }, 1000),
+        );
+      }, grace),
+    );
+  }
+
+  private async finish(t: LiveTry, f: Finish): Promise<void> {
+    if (t.phase === 'done') return;
+    t.phase = 'done';
+    for (const timer of t.timers) clearTimeout(timer);
+    if (t.log) {
+      const what =
+        f.outcome === 'success' ? 'succeeded' : f.outcome === 'skipped' ? `skipped (${f.reason})` : `failed [${f.failureClass}]: ${f.reason}`;
+      t.log.system(`try ${what}`);
+      await t.log.close();
+    }
+    if (t.reserved) {
+      this.ledger.release(t.req.resources, t.gpuIds);
+      t.reserved = false;
+      this.running--;
+    }
+    this.live.delete(t.keyString);
+    this.rememberFinished(t.keyString);
+    this.emit({
+      type: 'finished',
+      key: t.key,
+      at: this.now(),
+      outcome: f.outcome,
+      exitCode: f.exitCode ?? null,
+      signal: f.signal ?? null,
+      ...(f.failureClass ? { failureClass: f.failureClass } : {}),
+      ...(f.reason !== undefined ? { reason: f.reason } : {}),
+      ...(f.outcome === 'success' ? { result: f.result ?? null } : {}),
+    });
+    t.resolveDone();
+    if (!this.closed) this.drainQueue();
+  }
+
+  private rememberFinished(keyString: string): void {
+    this.finishedKeys.add(keyString);
+    if (this.finishedKeys.size > FINISHED_KEYS_KEPT) {
+      const oldest = this.finishedKeys.values().next().value;
+      if (oldest !== undefined) this.finishedKeys.delete(oldest);
+    }
+  }
+
+  // ---- restart and shutdown -----------------------------------------------------------
+
+  /**
+   * Tries from an earlier scheduler process. A process this executor did not start is not
+   * its child, so its exit status can never be read: the try cannot be followed to the end.
+   * So a still-running process of the try is stopped (SIGTERM to its group, SIGKILL after
+   * the grace period) and the try is reported not adopted; the scheduler records it as
+   * `lost` and retries it without using the retry budget. A pid is only signalled when it
+   * still is that try (checked, on Linux, from the process's group and environment), so a
+   * reused pid is never killed.
+   */
+  async adopt(records: readonly LiveTryRecord[]): Promise<AdoptResult[]> {
+    return Promise.all(records.map((r) => this.adoptOne(r)));
+  }
+
+  private async adoptOne(r: LiveTryRecord): Promise<AdoptResult> {
+    const key = r.key;
+    if (this.live.has(tryKeyString(key))) return { key, adopted: true };
+    if (r.host && r.host !== this.host) {
+      return { key, adopted: false, reason: `it ran on host ${r.host}; the local executor on ${this.host} cannot reach processes on another machine` };
+    }
+    const pid = r.pid ?? undefined;
+    if (pid === undefined || pid <= 0) return { key, adopted: false, reason: 'no process was recorded for it (it had not started)' };
+    if (!isProcessAlive(pid)) return { key, adopted: false, reason: `process ${pid} is gone` };
+    const identity = await identifyTryProcess(pid, key);
+    if (identity === 'other') return { key, adopted: false, reason: `process ${pid} is gone (the pid now belongs to another process, left alone)` };
+    await terminateGroup(pid, this.killGraceMs);
+    return {
+      key,
+      adopted: false,
+      reason:
+        `process ${pid} was still running from an earlier scheduler; the local executor cannot follow a process it did not ` +
+        `start (its exit status is unreadable), so it stopped it (SIGTERM, then SIGKILL)`,
+    };
+  }
+
+  async close(graceMs: number = this.killGraceMs): Promise<void> {
+    this.closed = true;
+    for (const t of this.queue.splice(0)) {
+      t.kill = { failureClass: 'lost', reason: 'scheduler shutting down' };
+      await this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: 'scheduler shutting down' });
+    }
+    const running = [...this.live.values()];
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(running.map((t) => t.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    await Promise.all([...this.live.values()].map((t) => this.stop(t, 'lost', 'scheduler shutting down')));
+    if (this.ownsPool && this.pool) await this.pool.close(this.killGraceMs);
+  }
+}
+
+/**
+ * Whether a live pid is still the given try: it must lead its own process group (tries are
+ * spawned detached) and carry the try's identity in its environment. 'unknown' where /proc
+ * is unavailable (then the pid is trusted).
+ */
+async function identifyTryProcess(pid: number, key: TryKey): Promise<'same' | 'other' | 'unknown'> {
+  const stat = readProcStat(pid);
+  if (!stat) return 'unknown';
+  if (stat.pgrp !== pid) return 'other';
+  let environ: string;
+  try {
+    environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return 'other'; // not ours to read: not a try this user started
+  }
+  const vars = new Set(environ.split('\0'));
+  const expected = [
+    `TRAINYARD_DAG_ID=${key.dagId}`,
+    `TRAINYARD_RUN_ID=${key.runId}`,
+    `TRAINYARD_TASK_ID=${key.taskId}`,
+    `TRAINYARD_TRY_NUMBER=${key.tryNumber}`,
+  ];
+  return expected.every((v) => vars.has(v)) ? 'same' : 'other';
+}
