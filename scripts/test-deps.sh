@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs beyond npm packages. Idempotent: a second
+# run finds everything in place. Heavy builds are cached under ${TRAINYARD_CACHE:-~/.cache/trainyard}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "test-deps: need root to install $* (or install them yourself)" >&2; return 1; fi
+  if [ -z "${TRAINYARD_APT_UPDATED:-}" ]; then apt-get update -qq; export TRAINYARD_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+need python3 || apt_install python3
