@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chain, dag } from '../src/index.js';
 import { ScriptedExecutor } from './support/scripted-executor.js';
 import { registerDag, type SchedulerHarness, schedulerHarness } from './support/harness.js';
+import { clearTasks, markTask } from '../src/scheduler/operations.js';
 
 let h: SchedulerHarness;
 let ex: ScriptedExecutor;
@@ -337,5 +338,48 @@ describe('scheduler on a fake clock', () => {
       await h.tick();
     }
     expect(Object.values(await h.tiStates('gpus', runId)).every((s) => s === 'success')).toBe(true);
+  });
+
+  it('clearing a failed task with its downstream re-runs them as new tries', async () => {
+    await setup();
+    const d = dag('clearme');
+    const a = d.command('a', { command: 'false' });
+    d.command('b', { command: 'true' }).after(a);
+    await registerDag(h.store, d);
+    const runId = await h.trigger('clearme');
+    await h.tick();
+    ex.finish(ex.live('a')[0], h.now, { outcome: 'failed' });
+    await h.tick();
+    expect(await h.runState('clearme', runId)).toBe('failed');
+    expect(await clearTasks(h.store, 'clearme', runId, ['a'], { downstream: true }, h.now)).toEqual(['a', 'b']);
+    h.scheduler.notify();
+    await h.tick();
+    const [retry] = ex.live('a');
+    expect(retry.key.tryNumber).toBe(2);
+    await succeed('a');
+    await succeed('b');
+    expect(await h.runState('clearme', runId)).toBe('success');
+    const ti = await h.store.getTaskInstance({ dagId: 'clearme', runId, taskId: 'a', mapIndex: -1 });
+    expect(ti).toMatchObject({ state: 'success', try_number: 2 });
+  });
+
+  it('marking a running task success stops its try and lets downstream run', async () => {
+    await setup();
+    const d = dag('markme');
+    const a = d.command('a', { command: 'sleep' });
+    d.command('b', { command: 'true' }).after(a);
+    await registerDag(h.store, d);
+    const runId = await h.trigger('markme');
+    await h.tick();
+    ex.start(ex.live('a')[0], h.now);
+    await h.tick();
+    await markTask(h.store, { dagId: 'markme', runId, taskId: 'a' }, 'success', h.now);
+    h.scheduler.notify();
+    await h.tick();
+    await h.tick();
+    expect(ex.cancelled.map((c) => c.key.taskId)).toEqual(['a']);
+    expect(ex.live().map((l) => l.key.taskId)).toEqual(['b']);
+    await succeed('b');
+    expect(await h.runState('markme', runId)).toBe('success');
   });
 });

@@ -57,6 +57,8 @@ export const ctx = {
   artifactsDir: contextRef<string>('artifactsDir'),
   runArtifactsDir: contextRef<string>('runArtifactsDir'),
   checkpointDir: contextRef<string>('checkpointDir'),
+  /** The trigger's conf, as given. */
+  conf: contextRef<Record<string, unknown>>('conf'),
 } as const;
 
 /** A string built from text and refs: tpl`--out=${ctx.artifactsDir}/model.json`. */
