@@ -55,3 +55,5 @@ process.on('message', (msg: ParseRequest) => {
 });
 // A DAG file's stray promise rejection must not kill the processor.
 process.on('unhandledRejection', () => {});
+// If the scheduler process dies, so does its DAG processor.
+process.on('disconnect', () => process.exit(0));
