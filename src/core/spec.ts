@@ -157,6 +157,8 @@ export interface DagSpec {
   readonly docs?: string;
   readonly tags: readonly string[];
   readonly schedule: ScheduleSpec;
+  /** IANA time zone of the schedule and of naive dates (default UTC). */
+  readonly timezone?: string;
   /** ISO-8601 timestamps. */
   readonly startDate?: string;
   readonly endDate?: string;

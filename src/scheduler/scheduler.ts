@@ -10,7 +10,13 @@ import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
-import type { Resources } from '../core/spec.js';
+import type { DagSpec, Resources } from '../core/spec.js';
+import { createDueRuns } from './scheduled-runs.js';
+
+/** Scheduled runs created per sync: a long catch-up proceeds in slices, so other DAGs keep moving. */
+const SCHEDULED_RUNS_PER_SYNC = 1_000;
+/** Queued runs kept in memory per DAG; more wait in the store. */
+const QUEUED_RUNS_LOADED_PER_DAG = 64;
 import { newTaskInstanceRow } from './rows.js';
 
 export interface SchedulerOptions {
@@ -26,6 +32,8 @@ export interface SchedulerOptions {
   readonly random?: () => number;
   /** How often the store is re-read for runs triggered or changed elsewhere. */
   readonly syncIntervalMs?: number;
+  /** Create the runs of scheduled DAGs (default true). */
+  readonly createScheduledRuns?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -55,6 +63,7 @@ export class Scheduler {
   private readonly counters = new AdmissionCounters();
   private readonly dagFiles = new Map<string, string>();
   private readonly pausedDags = new Set<string>();
+  private readonly specs = new Map<string, DagSpec>();
   private pools = new Map<string, number>();
   private seq = 0;
   private lastSync = Number.NEGATIVE_INFINITY;
@@ -164,7 +173,13 @@ export class Scheduler {
     this.lastSync = now;
     this.forceSync = false;
     const store = this.o.store;
-    const [rows, pools, dags] = await Promise.all([store.activeRuns(), store.listPools(), store.listDags({ includeInactive: true })]);
+    if (this.o.createScheduledRuns !== false) await createDueRuns(store, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+    const [running, queued, pools, dags] = await Promise.all([
+      store.runningRuns(),
+      store.nextQueuedRuns(QUEUED_RUNS_LOADED_PER_DAG),
+      store.listPools(),
+      store.listDags({ includeInactive: true }),
+    ]);
     this.pools = new Map(pools.map((p) => [p.name, p.slots]));
     this.pausedDags.clear();
     for (const d of dags) {
@@ -172,7 +187,7 @@ export class Scheduler {
       if (d.is_paused) this.pausedDags.add(d.dag_id);
     }
     const active = new Set<string>();
-    for (const row of rows) {
+    for (const row of [...running, ...queued]) {
       const key = runKey(row.dag_id, row.run_id);
       active.add(key);
       const model = this.runs.get(key);
@@ -181,8 +196,19 @@ export class Scheduler {
     for (const [key, model] of this.runs) if (!active.has(key)) this.dropRun(model, 'the run was deleted or finished elsewhere');
   }
 
+  /** DAG specs by version; a version never changes, so they are cached. */
+  private async specOf(dagId: string, hash: string): Promise<DagSpec | undefined> {
+    const key = `${dagId}@${hash}`;
+    let spec = this.specs.get(key);
+    if (!spec) {
+      spec = await this.o.store.getSpec(dagId, hash);
+      if (spec) this.specs.set(key, spec);
+    }
+    return spec;
+  }
+
   private async loadRun(row: DagRunRow): Promise<void> {
-    const spec = await this.o.store.getSpec(row.dag_id, row.version_hash);
+    const spec = await this.specOf(row.dag_id, row.version_hash);
     if (!spec) {
       this.log(`run ${row.dag_id}/${row.run_id}: DAG version ${row.version_hash} is not in the store; skipping it`);
       return;

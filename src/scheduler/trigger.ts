@@ -1,4 +1,5 @@
 import { TrainyardError } from '../core/errors.js';
+import { manualDataInterval } from '../core/schedule.js';
 import type { DagSpec } from '../core/spec.js';
 import type { RunType } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -38,6 +39,8 @@ export async function triggerRun(store: Store, dagId: string, opts: TriggerOptio
   const conf = opts.conf ?? {};
   const params = validateConf(spec, conf);
   const logicalDate = opts.logicalDate ?? now;
+  // Airflow's data interval of a manual run: the schedule's latest complete interval.
+  const interval = opts.dataIntervalStart === undefined ? manualDataInterval(spec.schedule, logicalDate) : undefined;
   const runType = opts.runType ?? 'manual';
   const runId = opts.runId ?? `${runType}__${new Date(logicalDate).toISOString()}`;
   await store.createRun({
@@ -49,8 +52,8 @@ export async function triggerRun(store: Store, dagId: string, opts: TriggerOptio
     conf: JSON.stringify(conf),
     params: JSON.stringify(params),
     logical_date: logicalDate,
-    data_interval_start: opts.dataIntervalStart ?? logicalDate,
-    data_interval_end: opts.dataIntervalEnd ?? logicalDate,
+    data_interval_start: opts.dataIntervalStart ?? interval!.start,
+    data_interval_end: opts.dataIntervalEnd ?? interval!.end,
     queued_at: now,
     start_date: null,
     end_date: null,

@@ -15,6 +15,7 @@ import {
   type ValueExpr,
 } from '../core/spec.js';
 import { validateDagSpec } from '../core/validate.js';
+import { validateSchedule } from '../core/schedule-validate.js';
 import { referencedTasks } from '../core/values.js';
 import { parseSchedule } from './schedule-option.js';
 import type { DagOptions } from './dag.js';
@@ -44,15 +45,24 @@ export function buildDagSpec(dagId: string, options: DagOptions<z.ZodType | unde
   const params = paramsOf(dagId, options.params);
   const explicit = explicitEdges(state);
   const tasks = state.tasks.map((draft) => taskSpec(draft, mergedDefaults(options.defaultArgs, state.groups, draft.groupId), explicit));
+  const when = validateSchedule({
+    dagId,
+    schedule: parseSchedule(dagId, options.schedule, options.timezone),
+    startDate: options.startDate,
+    endDate: options.endDate,
+    timezone: options.timezone,
+  });
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const spec: DagSpec = {
     specVersion: SPEC_VERSION,
     dagId,
     description: options.description,
     docs: options.docs,
     tags: [...(options.tags ?? [])],
-    schedule: parseSchedule(dagId, options.schedule, options.timezone),
-    startDate: isoDate(options.startDate),
-    endDate: isoDate(options.endDate),
+    schedule: when.schedule,
+    timezone: when.timezone,
+    startDate: iso(when.startDate),
+    endDate: iso(when.endDate),
     catchup: options.catchup ?? false,
     maxActiveTasks: options.maxActiveTasks ?? 16,
     maxActiveRuns: options.maxActiveRuns ?? 16,
@@ -65,13 +75,6 @@ export function buildDagSpec(dagId: string, options: DagOptions<z.ZodType | unde
   };
   validateDagSpec(spec);
   return spec;
-}
-
-function isoDate(d: Date | string | undefined): string | undefined {
-  if (d === undefined) return undefined;
-  const date = d instanceof Date ? d : new Date(d);
-  if (Number.isNaN(date.getTime())) throw new DagValidationError('INVALID_DATE', `invalid date '${String(d)}': use a Date or an ISO-8601 string`);
-  return date.toISOString();
 }
 
 function paramsOf(dagId: string, schema: z.ZodType | undefined): { schema?: JsonSchema; defaults: Record<string, unknown> } {

@@ -9,7 +9,7 @@ export function parseSchedule(dagId: string, schedule: string | null | undefined
   if (schedule === undefined || schedule === null || schedule === 'none' || schedule === '@once') return { kind: 'none' };
   const s = schedule.trim();
   if (PRESETS.has(s)) return { kind: 'cron', expression: s, timezone };
-  if (s.split(/\s+/).length === 5) return { kind: 'cron', expression: s, timezone };
+  if (s.startsWith('@') || s.split(/\s+/).length === 5) return { kind: 'cron', expression: s, timezone };
   if (/^\d/.test(s)) {
     try {
       return { kind: 'interval', everyMs: parseDuration(s) };

@@ -164,6 +164,61 @@ export class Store {
     return this.db.selectFrom('dag_run').selectAll().where('state', 'in', ['queued', 'running']).orderBy('queued_at').execute();
   }
 
+  runningRuns(): Promise<DagRunRow[]> {
+    return this.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').execute();
+  }
+
+  /** The next queued runs of each DAG that has some, oldest logical date first, at most `perDag` each. */
+  async nextQueuedRuns(perDag: number): Promise<DagRunRow[]> {
+    const dags = await this.db.selectFrom('dag_run').select('dag_id').distinct().where('state', '=', 'queued').execute();
+    const out: DagRunRow[] = [];
+    for (const { dag_id } of dags) {
+      out.push(
+        ...(await this.db
+          .selectFrom('dag_run')
+          .selectAll()
+          .where('dag_id', '=', dag_id)
+          .where('state', '=', 'queued')
+          .orderBy('queued_at')
+          .orderBy('logical_date')
+          .limit(perDag)
+          .execute()),
+      );
+    }
+    return out;
+  }
+
+  /** Creates runs, skipping any whose id exists already. Returns how many were new. */
+  async insertRuns(rows: readonly Insertable<DagRunTable>[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const r = await this.db
+        .insertInto('dag_run')
+        .values(rows.slice(i, i + CHUNK))
+        .onConflict((oc) => oc.columns(['dag_id', 'run_id']).doNothing())
+        .executeTakeFirst();
+      n += Number(r.numInsertedOrUpdatedRows ?? 0);
+    }
+    return n;
+  }
+
+  /** The data interval of the DAG's latest scheduled run. */
+  async lastScheduledInterval(dagId: string): Promise<{ start: number; end: number } | undefined> {
+    const row = await this.db
+      .selectFrom('dag_run')
+      .select(['data_interval_start', 'data_interval_end'])
+      .where('dag_id', '=', dagId)
+      .where('run_type', '=', 'scheduled')
+      .orderBy('data_interval_start', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { start: row.data_interval_start, end: row.data_interval_end } : undefined;
+  }
+
+  async setNextRunAt(dagId: string, at: number | null): Promise<void> {
+    await this.db.updateTable('dag').set({ next_run_at: at }).where('dag_id', '=', dagId).execute();
+  }
+
   /** Guarded run state change. Returns false if the run was not in a `from` state. */
   async setRunState(dagId: string, runId: string, from: readonly RunState[], set: Updateable<DagRunTable>): Promise<boolean> {
     const r = await this.db
