@@ -49,6 +49,9 @@ async function parse(req: ParseRequest): Promise<ParseReply> {
   return { type: 'parsed', id: req.id, file: req.file, dags, errors, durationMs: performance.now() - started };
 }
 
+// Load the SDK before the first request, so a file's import time is its own.
+void import('../index.js').finally(() => process.send?.({ type: 'ready' }));
+
 process.on('message', (msg: ParseRequest) => {
   if (msg?.type !== 'parse') return;
   void parse(msg).then((reply) => process.send?.(reply));

@@ -61,6 +61,8 @@ export function specHash(spec: DagSpec): string {
  */
 export class DagProcessor {
   private child?: ChildProcess;
+  /** Resolves when the current child has loaded the SDK. */
+  private childReady?: Promise<void>;
   private readonly mtimes = new Map<string, number>();
   private nextId = 0;
   private imports = 0;
@@ -126,10 +128,11 @@ export class DagProcessor {
     for (const e of reply.errors) this.o.log?.(`import error in ${reply.file}: ${e}`);
   }
 
-  private parseFile(file: string): Promise<ParseReply> {
+  private async parseFile(file: string): Promise<ParseReply> {
     if (this.imports >= (this.o.recycleAfter ?? 500)) this.killChild();
     this.imports += 1;
     const child = this.ensureChild();
+    await this.childReady;
     const id = ++this.nextId;
     return new Promise<ParseReply>((resolve) => {
       const done = (reply: ParseReply) => {
@@ -161,9 +164,22 @@ export class DagProcessor {
 
   private ensureChild(): ChildProcess {
     if (!this.child) {
-      this.child = forkSibling(import.meta.url, 'processor-child', { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], tsx: true });
-      this.child.stderr?.resume();
+      const child = forkSibling(import.meta.url, 'processor-child', { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], tsx: true });
+      this.child = child;
+      child.stderr?.resume();
       this.imports = 0;
+      // The import timeout starts once the child is up; its own start-up gets a minute.
+      this.childReady = new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          child.off('message', onReady);
+          resolve();
+        };
+        const onReady = (m: { type?: string }) => m?.type === 'ready' && done();
+        const timer = setTimeout(done, 60_000);
+        child.on('message', onReady);
+        child.once('exit', done);
+      });
     }
     return this.child;
   }
