@@ -16,7 +16,7 @@ const KILLS = 20;
 const dags = path.resolve('test/fixtures/dags-crash');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-crash-'));
 const sideEffects = path.join(home, 'side-effects.log');
-const env = { ...process.env, SIDE_EFFECT_LOG: sideEffects, TRAINYARD_PARALLELISM: '8', TRAINYARD_KILL_GRACE: '500ms' };
+const env = { ...process.env, SIDE_EFFECT_LOG: sideEffects, TRAINYARD_PARALLELISM: '8', TRAINYARD_KILL_GRACE: '500ms', TRAINYARD_PORT: '0' };
 
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 

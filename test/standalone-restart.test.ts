@@ -36,7 +36,7 @@ describe('standalone stopped mid-run', () => {
   it('persists state on SIGTERM; after a restart the run continues and no task runs twice', async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-restart-'));
     const sideEffects = path.join(home, 'side-effects.log');
-    const env = { SIDE_EFFECT_LOG: sideEffects, TRAINYARD_SHUTDOWN_GRACE: '20s' };
+    const env = { SIDE_EFFECT_LOG: sideEffects, TRAINYARD_SHUTDOWN_GRACE: '20s', TRAINYARD_PORT: '0' };
     const lines = () => (fs.existsSync(sideEffects) ? fs.readFileSync(sideEffects, 'utf8').trim().split('\n').filter(Boolean) : []);
 
     const first = standalone(['--trigger', 'restart'], env);
@@ -67,9 +67,9 @@ describe('standalone stopped mid-run', () => {
 
   it('refuses a second standalone on the same SQLite file', async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-lock-'));
-    const first = standalone([], {});
+    const first = standalone([], { TRAINYARD_PORT: '0' });
     await until(() => /standalone up/.test(first.output()), 'the first standalone');
-    const second = await cli(['--home', home, '--dags', dags, 'standalone']);
+    const second = await cli(['--home', home, '--dags', dags, 'standalone'], { TRAINYARD_PORT: '0' });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/another Trainyard scheduler \(pid \d+\) is using .*trainyard\.db/);
     first.child.kill('SIGTERM');

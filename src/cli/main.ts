@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { TrainyardError } from '../core/errors.js';
-import { registerDagCommands } from './commands/dags.js';
+import { registerBackfillCommand, registerDagCommands } from './commands/dags.js';
+import { registerApiServerCommand } from './commands/api-server.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerServeCommands } from './commands/standalone.js';
@@ -19,6 +20,8 @@ const program = new Command('trainyard')
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 registerServeCommands(program, globals);
 registerDagCommands(program, globals);
+registerBackfillCommand(program, globals);
+registerApiServerCommand(program, globals);
 registerRunCommands(program, globals);
 registerTaskCommands(program, globals);
 registerDbCommands(program, globals);

@@ -379,18 +379,28 @@ export class Scheduler {
 
   // ---- runs ------------------------------------------------------------------------------
 
+  /**
+   * Starts queued runs within limits: a DAG's maxActiveRuns for its scheduled and manual runs,
+   * and each backfill's own max active runs for the runs it made.
+   */
   private async startQueuedRuns(tx: Store, now: number): Promise<void> {
-    const runningByDag = new Map<string, number>();
-    for (const r of this.runs.values()) if (r.row.state === 'running') runningByDag.set(r.dagId, (runningByDag.get(r.dagId) ?? 0) + 1);
-    for (const run of this.runs.values()) {
-      if (run.row.state !== 'queued' || this.pausedDags.has(run.dagId)) continue;
-      const running = runningByDag.get(run.dagId) ?? 0;
-      if (running >= run.spec.maxActiveRuns) continue;
+    const limitKey = (r: RunModel) => r.row.backfill_id ?? `dag:${r.dagId}`;
+    const running = new Map<string, number>();
+    for (const r of this.runs.values()) if (r.row.state === 'running') running.set(limitKey(r), (running.get(limitKey(r)) ?? 0) + 1);
+    const queued = [...this.runs.values()].filter((r) => r.row.state === 'queued' && !this.pausedDags.has(r.dagId));
+    const backfillIds = [...new Set(queued.flatMap((r) => (r.row.backfill_id ? [r.row.backfill_id] : [])))];
+    const backfillLimits = await tx.backfillLimits(backfillIds);
+    queued.sort((a, b) => a.row.queued_at - b.row.queued_at);
+    for (const run of queued) {
+      const key = limitKey(run);
+      const limit = run.row.backfill_id ? (backfillLimits.get(run.row.backfill_id) ?? 1) : run.spec.maxActiveRuns;
+      const active = running.get(key) ?? 0;
+      if (active >= limit) continue;
       if (!(await tx.setRunState(run.dagId, run.runId, ['queued'], { state: 'running', start_date: now }))) {
         this.forceSync = true;
         continue;
       }
-      runningByDag.set(run.dagId, running + 1);
+      running.set(key, active + 1);
       run.row = { ...run.row, state: 'running', start_date: now };
       // A cleared run keeps its task instances; a new one gets one per task.
       const existing = await tx.listTaskInstances(run.dagId, run.runId);

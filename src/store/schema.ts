@@ -15,6 +15,7 @@ export interface Database {
   pool: PoolTable;
   metric: MetricTable;
   scheduler: SchedulerTable;
+  backfill: BackfillTable;
 }
 
 export interface DagTable {
@@ -67,6 +68,8 @@ export interface DagRunTable {
   /** Bumped by every change made outside the scheduler (clear, mark), so schedulers reload. */
   change_seq: number;
   note: string | null;
+  /** The backfill that created this run, if any. */
+  backfill_id?: string | null;
 }
 
 export interface TaskInstanceTable {
@@ -152,4 +155,15 @@ export interface SchedulerTable {
   pid: number;
   started_at: number;
   heartbeat_at: number;
+}
+
+export interface BackfillTable {
+  id: string;
+  dag_id: string;
+  from_date: number;
+  to_date: number;
+  reprocess: 'none' | 'failed' | 'completed';
+  max_active_runs: number;
+  reverse: number;
+  created_at: number;
 }

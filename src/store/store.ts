@@ -215,6 +215,18 @@ export class Store {
     return row ? { start: row.data_interval_start, end: row.data_interval_end } : undefined;
   }
 
+  /** Runs of a DAG whose logical date is in [from, to]. */
+  runsBetween(dagId: string, from: number, to: number): Promise<DagRunRow[]> {
+    return this.db.selectFrom('dag_run').selectAll().where('dag_id', '=', dagId).where('logical_date', '>=', from).where('logical_date', '<=', to).execute();
+  }
+
+  /** Active-run limits of backfills, by id. */
+  async backfillLimits(ids: readonly string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.selectFrom('backfill').select(['id', 'max_active_runs']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r.max_active_runs]));
+  }
+
   async setNextRunAt(dagId: string, at: number | null): Promise<void> {
     await this.db.updateTable('dag').set({ next_run_at: at }).where('dag_id', '=', dagId).execute();
   }

@@ -6,7 +6,8 @@ import { migrateToLatest, openSqlite } from '../../store/db.js';
 import { Store } from '../../store/store.js';
 import { triggerRun } from '../../scheduler/trigger.js';
 import { configFrom, type GlobalOptions, withRuntime } from '../context.js';
-import { parseConf, printJson, printTable, isoOrNull } from '../format.js';
+import { parseConf, printJson, printTable, isoOrNull, UsageError } from '../format.js';
+import { backfill, BACKFILL_CONFIRM_ABOVE, type Reprocess } from '../../scheduler/backfill.js';
 import { RunProgress } from '../progress.js';
 import { waitForRun } from '../wait.js';
 
@@ -144,4 +145,53 @@ async function testDag(dagId: string, o: Opts, g: GlobalOptions): Promise<void> 
       await services.stop(0);
     }
   });
+}
+
+export function registerBackfillCommand(program: Command, globals: () => GlobalOptions): void {
+  const dags = program.commands.find((c) => c.name() === 'dags')!;
+  dags
+    .command('backfill')
+    .argument('<dag_id>')
+    .description('create runs for every data interval whose logical date is in a range')
+    .requiredOption('--from <date>', 'first logical date (ISO-8601, e.g. 2026-01-01)')
+    .requiredOption('--to <date>', 'last logical date, inclusive')
+    .option('--reprocess <what>', 'existing runs to run again: none, failed or completed', 'none')
+    .option('--max-active-runs <n>', 'runs of this backfill at once', '4')
+    .option('--reverse', 'newest interval first')
+    .option('--dry-run', 'print the plan; change nothing')
+    .option('--yes', `allow more than ${BACKFILL_CONFIRM_ABOVE} runs`)
+    .option('--conf <json>', 'params for every run')
+    .option('--json', 'machine-readable output')
+    .action((dagId: string, o: { from: string; to: string; reprocess: string; maxActiveRuns: string; reverse?: boolean; dryRun?: boolean; yes?: boolean; conf?: string; json?: boolean }) =>
+      withRuntime(globals(), async (rt) => {
+        const date = (v: string, flag: string) => {
+          const ms = Date.parse(/T/.test(v) ? v : `${v}T00:00:00Z`);
+          if (Number.isNaN(ms)) throw new UsageError(`${flag} '${v}' is not a date; use ISO-8601 such as 2026-01-31`);
+          return ms;
+        };
+        if (!['none', 'failed', 'completed'].includes(o.reprocess)) throw new UsageError(`--reprocess must be none, failed or completed, not '${o.reprocess}'`);
+        const { id, plan } = await backfill(
+          rt.store,
+          {
+            dagId,
+            from: date(o.from, '--from'),
+            to: date(o.to, '--to'),
+            reprocess: o.reprocess as Reprocess,
+            maxActiveRuns: Number(o.maxActiveRuns),
+            reverse: o.reverse === true,
+            dryRun: o.dryRun === true,
+            confirmed: o.yes === true,
+            conf: parseConf(o.conf),
+          },
+          Date.now(),
+        );
+        const rows = plan.map((p) => ({ logical_date: new Date(p.logicalDate).toISOString(), run_id: p.runId, action: p.action, existing_state: p.existingState ?? null }));
+        if (o.json) printJson({ backfill_id: id ?? null, dry_run: o.dryRun === true, runs: rows });
+        else {
+          printTable(rows, ['logical_date', 'action', 'existing_state', 'run_id']);
+          const n = plan.filter((p) => p.action !== 'skip').length;
+          process.stdout.write(o.dryRun ? `dry run: ${n} run(s) would be queued\n` : `backfill ${id}: ${n} run(s) queued\n`);
+        }
+      }),
+    );
 }

@@ -7,11 +7,19 @@ import { type GlobalOptions, configFrom } from '../context.js';
 import { openRuntime } from '../../app/runtime.js';
 import { parseConf } from '../format.js';
 import { waitForRun } from '../wait.js';
+import { type ApiServer, authModeFromEnv, ensureAdmin, startApi } from '../../api/index.js';
+import { serveWebAssets } from '../../web-static.js';
+import { parsePort } from './api-server.js';
 
 interface ServeOptions {
   readonly trigger?: string;
   readonly conf?: string;
   readonly exitWhenDone?: boolean;
+  /** Serve the API and UI (standalone). */
+  readonly api?: boolean;
+  readonly port?: string;
+  readonly host?: string;
+  readonly auth?: boolean;
 }
 
 function say(line: string): void {
@@ -32,10 +40,12 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
   const config = configFrom(globals);
   const rt = await openRuntime(config);
   let services: SchedulerServices | undefined;
+  let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       say(`${signal}: stopping; running tasks get ${config.shutdownGraceMs / 1000}s to finish`);
+      await api?.close();
       await services?.stop(config.shutdownGraceMs);
       await rt.close();
       say('stopped; all state is saved');
@@ -49,6 +59,13 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
     const line = describeEvent(e);
     if (line) say(line);
   });
+  if (o.api) {
+    const auth = o.auth === false ? 'none' : authModeFromEnv();
+    if (auth === 'password') await ensureAdmin(rt.store, say);
+    const started = await startApi(rt, { port: parsePort(o.port), host: o.host, auth, scheduler: services.scheduler, log: say, web: serveWebAssets() });
+    api = started.server;
+    say(`web UI and API: ${started.url}${auth === 'none' ? ' (authentication is off)' : ''}`);
+  }
   const dags = await rt.store.listDags();
   const errors = await rt.store.listImportErrors();
   say(`trainyard ${processDags ? 'standalone' : 'scheduler'} up: home ${config.home}, database ${rt.database.description}`);
@@ -74,7 +91,10 @@ export function registerServeCommands(program: Command, globals: () => GlobalOpt
     .option('--trigger <dag_id>', 'trigger one run of this DAG once the DAGs are loaded')
     .option('--conf <json>', 'params for the triggered run')
     .option('--exit-when-done', 'exit when the triggered run ends (status 0 on success)')
-    .action((o: ServeOptions) => serve(globals(), o, true));
+    .option('--port <n>', 'port of the web UI and API (env TRAINYARD_PORT, default 8080; 0 picks a free one)')
+    .option('--host <addr>', 'address to bind (env TRAINYARD_HOST, default 127.0.0.1)')
+    .option('--no-auth', 'no login (env TRAINYARD_AUTH=none; allowed on loopback only)')
+    .action((o: ServeOptions) => serve(globals(), { ...o, api: true }, true));
   program
     .command('scheduler')
     .description('a scheduler process (DAGs are parsed by a standalone or a DAG processor)')
