@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from '../src/index.js';
 import { ScriptedExecutor } from './support/scripted-executor.js';
 import { registerDag, type SchedulerHarness, schedulerHarness } from './support/harness.js';
+import { backfill } from '../src/scheduler/backfill.js';
 
 let h: SchedulerHarness;
 let ex: ScriptedExecutor;
@@ -96,5 +97,42 @@ describe('scheduled runs on a fake clock', () => {
     expect(() => dag('c', { schedule: '61 * * * *' }).toSpec()).toThrow(/minute field '61' is out of range 0-59/);
     expect(() => dag('z', { schedule: '@daily', timezone: 'Europe/Amsterdm' }).toSpec()).toThrow(/did you mean "Europe\/Amsterdam"/);
     expect(() => dag('e', { schedule: '@daily', startDate: '2026-02-01', endDate: '2026-01-01' }).toSpec()).toThrow(/endDate 2026-01-01 is before startDate 2026-02-01/);
+  });
+
+  it('backfills a range with its own active-run limit, reprocesses failed runs, and plans a dry run', async () => {
+    await setup(Date.parse('2026-06-01T00:00:00Z'));
+    const d = dag('daily', { schedule: '@daily', startDate: '2026-01-01', catchup: false });
+    d.command('t', { command: 'true' });
+    await registerDag(h.store, d);
+    await h.store.setPaused('daily', true, h.now); // no scheduled runs in the way
+    const req = { dagId: 'daily', from: Date.parse('2026-01-01T00:00:00Z'), to: Date.parse('2026-01-05T00:00:00Z'), reprocess: 'none' as const, maxActiveRuns: 2, reverse: true, dryRun: true, confirmed: false };
+    const dry = await backfill(h.store, req, h.now);
+    expect(dry.plan.map((p) => [new Date(p.logicalDate).toISOString().slice(0, 10), p.action])).toEqual([
+      ['2026-01-05', 'create'], ['2026-01-04', 'create'], ['2026-01-03', 'create'], ['2026-01-02', 'create'], ['2026-01-01', 'create'],
+    ]);
+    expect(await h.store.listRuns({ dagId: 'daily' })).toHaveLength(0);
+    await h.store.setPaused('daily', false, h.now);
+    await backfill(h.store, { ...req, dryRun: false }, h.now);
+    h.scheduler.notify();
+    await h.tick();
+    const running = (await h.store.listRuns({ dagId: 'daily', states: ['running'] })).filter((r) => r.run_type === 'backfill');
+    // two at a time, newest first (the DAG's own scheduled run has a separate limit)
+    expect(running.map((r) => r.run_id).sort()).toEqual(['backfill__2026-01-04T00:00:00.000Z', 'backfill__2026-01-05T00:00:00.000Z']);
+    // fail one; reprocess=failed runs it again, skips the rest
+    const [l] = ex.live().filter((x) => x.key.runId.startsWith('backfill__'));
+    ex.finish(l, h.now, { outcome: 'failed' });
+    await h.tick();
+    const again = await backfill(h.store, { ...req, dryRun: false, reprocess: 'failed' }, h.now);
+    expect(again.plan.filter((p) => p.action === 'rerun').map((p) => p.runId)).toEqual([l.key.runId]);
+  });
+
+  it('refuses more than 1,000 runs without confirmation', async () => {
+    await setup(Date.parse('2026-06-01T00:00:00Z'));
+    const d = dag('minutely', { schedule: '* * * * *', startDate: '2026-01-01' });
+    d.command('t', { command: 'true' });
+    await registerDag(h.store, d);
+    const req = { dagId: 'minutely', from: Date.parse('2026-01-01T00:00:00Z'), to: Date.parse('2026-01-02T00:00:00Z'), reprocess: 'none' as const, maxActiveRuns: 2, reverse: false, dryRun: false, confirmed: false };
+    await expect(backfill(h.store, req, h.now)).rejects.toThrow(/1441 runs \(more than 1000\).*--yes/);
+    expect(await h.store.listRuns({ dagId: 'minutely' })).toHaveLength(0);
   });
 });
