@@ -9,6 +9,7 @@ import { buildLaunch, neededResults } from './launch.js';
 import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
+import { RealtimeLoop } from './realtime-loop.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
 import type { DagSpec, Resources } from '../core/spec.js';
 import { createDueRuns } from './scheduled-runs.js';
@@ -72,11 +73,15 @@ export class Scheduler {
   private readonly random: () => number;
   private readonly log: (line: string) => void;
   private readonly listeners = new Set<() => void>();
-  private loop?: { timer?: NodeJS.Timeout; pending: boolean; ticking: boolean; again: boolean; stopped: boolean };
+  private readonly loop: RealtimeLoop;
 
   constructor(private readonly o: SchedulerOptions) {
     this.random = o.random ?? Math.random;
     this.log = o.log ?? (() => {});
+    this.loop = new RealtimeLoop(
+      { tick: (now) => this.tick(now), nextWakeAt: (now) => this.nextWakeAt(now), hasPendingWork: () => this.inbox.length > 0 },
+      (e) => this.log(`scheduler tick failed: ${(e as Error).stack ?? e}`),
+    );
     for (const ex of Object.values(o.executors)) ex.onEvent((ev) => this.receive(ev));
   }
 
@@ -154,8 +159,10 @@ export class Scheduler {
   }
 
   /** The earliest time a timer needs the next tick. */
-  nextWakeAt(): number {
+  nextWakeAt(now: number): number {
     let at = this.lastSync + (this.o.syncIntervalMs ?? 250);
+    const retry = this.retryTimers.peek();
+    if (retry?.nextRetryAt != null) at = Math.min(at, retry.nextRetryAt);
     for (const l of this.live.values()) {
       const timeout = l.ti.task.spec.executionTimeoutMs;
       if (l.startedAt !== null && timeout !== undefined && !l.cancelling) at = Math.min(at, l.startedAt + timeout);
@@ -164,7 +171,7 @@ export class Scheduler {
       const t = run.spec.dagrunTimeoutMs;
       if (t !== undefined && run.row.start_date !== null) at = Math.min(at, run.row.start_date + t);
     }
-    return at;
+    return Math.max(at, now);
   }
 
   // ---- reading the store -----------------------------------------------------------------
@@ -608,48 +615,11 @@ export class Scheduler {
 
   /** Runs ticks in real time until stop(). */
   start(): void {
-    this.loop = { pending: false, ticking: false, again: false, stopped: false };
-    this.wake();
+    this.loop.start();
   }
 
   private wake(): void {
-    const loop = this.loop;
-    if (!loop || loop.stopped) return;
-    if (loop.ticking) {
-      loop.again = true;
-      return;
-    }
-    if (loop.pending) return;
-    loop.pending = true;
-    if (loop.timer) clearTimeout(loop.timer);
-    setImmediate(() => void this.runLoop());
-  }
-
-  private async runLoop(): Promise<void> {
-    const loop = this.loop!;
-    loop.pending = false;
-    if (loop.stopped) return;
-    loop.ticking = true;
-    try {
-      await this.tick(Date.now());
-    } finally {
-      loop.ticking = false;
-    }
-    if (loop.again || this.inbox.length > 0) {
-      loop.again = false;
-      this.wake();
-      return;
-    }
-    const delay = Math.max(1, Math.min(this.nextWakeAt() - Date.now(), this.retryDelayToNext()));
-    loop.timer = setTimeout(() => this.wake(), delay);
-    loop.timer.unref?.();
-  }
-
-  private retryDelayToNext(): number {
-    const top = this.retryTimers.pop();
-    if (!top) return Number.POSITIVE_INFINITY;
-    this.retryTimers.push(top);
-    return (top.nextRetryAt ?? 0) - Date.now();
+    this.loop.wake();
   }
 
   /**
@@ -660,10 +630,7 @@ export class Scheduler {
     this.launching = false;
     await Promise.all(Object.values(this.o.executors).map((e) => e.close(graceMs)));
     await this.tick(Date.now());
-    if (this.loop) {
-      this.loop.stopped = true;
-      if (this.loop.timer) clearTimeout(this.loop.timer);
-    }
+    this.loop.stop();
   }
 
   /** Live tries, for status output. */
