@@ -13,6 +13,11 @@ export class HomeLayout {
     return [`dag_id=${k.dagId}`, `run_id=${k.runId}`, `task_id=${k.taskId}`, `map_index=${k.mapIndex}`];
   }
 
+  /** Every log of one run. */
+  runLogDir(dagId: string, runId: string): string {
+    return path.join(this.home, 'logs', `dag_id=${dagId}`, `run_id=${runId}`);
+  }
+
   logPath(k: TryKey): string {
     return path.join(this.home, 'logs', ...this.instanceParts(k), `attempt=${k.tryNumber}.log`);
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect } from 'kysely';
 import { TrainyardError } from '../core/errors.js';
+import { withMigrationLock } from './migrate-lock.js';
 import { migrationProvider, MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -47,30 +48,44 @@ export function openSqlite(file: string): OpenedDatabase {
   };
 }
 
-/** Applies pending migrations. Refuses a database migrated by a newer Trainyard. */
+/**
+ * Applies pending migrations. Refuses a database migrated by a newer Trainyard. Safe when
+ * several processes start at once: they take turns under the migration lock (an advisory
+ * lock on Postgres, the write lock on SQLite; see migrate-lock.ts).
+ */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const known = new Set(Object.keys(MIGRATIONS));
-  const applied = await migrator.getMigrations();
-  const executed = applied.filter((m) => m.executedAt).map((m) => m.name);
-  // Kysely lists only migrations it knows; unknown executed ones are in its own table.
-  const tableRows = await db
+  const known = Object.keys(MIGRATIONS).sort();
+  // Already up to date (the usual start): a plain read, no lock to wait for.
+  const before = await db
     .selectFrom('kysely_migration' as never)
     .select('name' as never)
     .execute()
-    .catch(() => [] as { name: string }[]);
-  const unknown = (tableRows as { name: string }[]).map((r) => r.name).filter((n) => !known.has(n));
-  if (unknown.length > 0) {
-    throw new TrainyardError(
-      'DB_NEWER_THAN_CODE',
-      `the database was migrated by a newer Trainyard (it has migration ${unknown.join(', ')}, which this version does not know). Upgrade Trainyard, or point it at another database`,
-    );
-  }
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    throw new TrainyardError('DB_MIGRATION_FAILED', `database migration failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return [...executed, ...(results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)];
+    .then((rows) => (rows as { name: string }[]).map((r) => r.name).sort(), () => []);
+  if (before.length === known.length && before.every((n, i) => n === known[i])) return known;
+
+  return withMigrationLock(db, async (db, lock) => {
+    const migrator = new Migrator({ db, provider: migrationProvider, disableTransactions: lock.inTransaction });
+    const applied = await migrator.getMigrations();
+    const executed = applied.filter((m) => m.executedAt).map((m) => m.name);
+    // Kysely lists only migrations it knows; unknown executed ones are in its own table.
+    const tableRows = await db
+      .selectFrom('kysely_migration' as never)
+      .select('name' as never)
+      .execute()
+      .catch(() => [] as { name: string }[]);
+    const unknown = (tableRows as { name: string }[]).map((r) => r.name).filter((n) => !known.includes(n));
+    if (unknown.length > 0) {
+      throw new TrainyardError(
+        'DB_NEWER_THAN_CODE',
+        `the database was migrated by a newer Trainyard (it has migration ${unknown.join(', ')}, which this version does not know). Upgrade Trainyard, or point it at another database`,
+      );
+    }
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      throw new TrainyardError('DB_MIGRATION_FAILED', `database migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return [...executed, ...(results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)];
+  });
 }
 
 /** Undoes every migration, then applies them again: an empty database. */

@@ -407,6 +407,6 @@ export class Store {
       .where('task_id', '=', k.taskId)
       .where('map_index', '=', k.mapIndex);
     if (k.tryNumber !== undefined) q = q.where('try_number', '=', k.tryNumber);
-    return q.orderBy('try_number').orderBy('name').orderBy('step').execute();
+    return q.orderBy('try_number').orderBy('name').orderBy('step', (ob) => ob.asc().nullsFirst()).execute();
   }
 }

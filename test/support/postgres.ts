@@ -157,6 +157,12 @@ async function createTemplate(): Promise<string> {
       }
       // No connections from now on: CREATE DATABASE … TEMPLATE needs the template idle.
       await c.query(`alter database "${name}" with is_template true allow_connections false`);
+      // Templates of earlier migrations are of no more use here.
+      const stale = await c.query<{ datname: string }>("select datname from pg_database where datname like 'trainyard\\_tpl\\_%' and datname <> $1", [name]);
+      for (const { datname } of stale.rows) {
+        await c.query(`alter database "${datname}" is_template false`);
+        await c.query(`drop database if exists "${datname}" with (force)`);
+      }
     } finally {
       await c.query('select pg_advisory_unlock($1)', [TEMPLATE_LOCK_KEY]);
     }

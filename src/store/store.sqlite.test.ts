@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { migrateToLatest, openDatabase, openSqlite } from './db.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { storeConformance } from './store.conformance.js';
+import { Store } from './store.js';
+
+// A file, not :memory:, so SQLite runs as it does in `trainyard standalone` (WAL, one file).
+storeConformance('sqlite', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-store-'));
+  const opened = openSqlite(path.join(dir, 'trainyard.db'));
+  await migrateToLatest(opened.db);
+  return {
+    store: new Store(opened.db, 'sqlite'),
+    close: async () => {
+      await opened.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite migrations', () => {
+  it('several connections migrating one file at once all succeed, and the schema is created once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-store-'));
+    const file = path.join(dir, 'trainyard.db');
+    const conns = Array.from({ length: 4 }, () => openSqlite(file));
+    try {
+      const results = await Promise.allSettled(conns.map((c) => migrateToLatest(c.db)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      const store = new Store(conns[0].db, 'sqlite');
+      expect((await store.listPools()).map((p) => p.name)).toEqual(['default_pool']);
+    } finally {
+      for (const c of conns) await c.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('openDatabase takes a sqlite: URL', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-store-'));
+    const opened = await openDatabase({ url: `sqlite:${path.join(dir, 'x.db')}` });
+    try {
+      expect(opened.dialect).toBe('sqlite');
+      expect(await migrateToLatest(opened.db)).toEqual(Object.keys(MIGRATIONS));
+    } finally {
+      await opened.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+});

@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './support.js';
+
+interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+/** Reads server-sent events from a streaming fetch response. */
+class SseReader {
+  private buffer = '';
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder = new TextDecoder();
+  comments = 0;
+
+  constructor(res: Response) {
+    this.reader = res.body!.getReader();
+  }
+
+  /** The next event, or undefined when the stream has ended. */
+  async next(timeoutMs = 5000): Promise<SseEvent | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        const ev: SseEvent = { event: 'message', data: '' };
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue;
+          const i = line.indexOf(':');
+          const [k, v] = i < 0 ? [line, ''] : [line.slice(0, i), line.slice(i + 1).replace(/^ /, '')];
+          if (k === 'event') ev.event = v;
+          else if (k === 'data') data.push(v);
+          else if (k === 'id') ev.id = v;
+        }
+        if (data.length === 0 && ev.event === 'message') {
+          this.comments++;
+          continue;
+        }
+        ev.data = data.join('\n');
+        return ev;
+      }
+      if (Date.now() > deadline) throw new Error(`no event within ${timeoutMs} ms; buffered: ${JSON.stringify(this.buffer)}`);
+      const chunk = await Promise.race([this.reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now())))]);
+      if (chunk === 'timeout') continue;
+      if (chunk.done) return undefined;
+      this.buffer += this.decoder.decode(chunk.value, { stream: true });
+    }
+  }
+
+  cancel(): Promise<void> {
+    return this.reader.cancel();
+  }
+}
+
+let h: ApiHarness;
+let base: string;
+const KEY = { dagId: 'train', runId: 'run1', taskId: 'report.publish', mapIndex: -1, tryNumber: 1 };
+const STREAM = `${RUN1}/taskInstances/report.publish/-1/tries/1/logs/stream`;
+let logFile: string;
+
+beforeEach(async () => {
+  h = await apiHarness();
+  await registerTestDags(h.store);
+  await seedTrainRun(h.store, h.layout);
+  logFile = h.layout.logPath(KEY);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  base = (await h.server.listen(0, '127.0.0.1')).url;
+});
+afterEach(async () => {
+  await h.server.close();
+  await h.close();
+});
+
+const open = (url: string, headers: Record<string, string> = {}) => fetch(`${base}${url}`, { headers: { authorization: `Bearer ${h.tokens.viewer}`, ...headers } });
+
+describe('GET …/logs/stream (server-sent events)', () => {
+  it('sends log data as it is appended, and ends when the try finishes', async () => {
+    const res = await open(STREAM);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const sse = new SseReader(res);
+
+    fs.appendFileSync(logFile, 'epoch 1 loss 0.9\n');
+    const first = await sse.next();
+    expect(first).toMatchObject({ event: 'log', id: String(Buffer.byteLength('epoch 1 loss 0.9\n')) });
+    expect(JSON.parse(first!.data)).toEqual({ text: 'epoch 1 loss 0.9\n', offset: 0, next_offset: 17 });
+
+    fs.appendFileSync(logFile, 'epoch 2 loss 0.5 ✓\n');
+    const second = JSON.parse((await sse.next())!.data);
+    expect(second.text).toBe('epoch 2 loss 0.5 ✓\n');
+    expect(second.offset).toBe(17);
+
+    // The last line and the end of the try land together: the line still comes first.
+    fs.appendFileSync(logFile, 'done\n');
+    await h.store.updateTry(KEY, ['running'], { state: 'success', end_date: Date.now() });
+    const events: SseEvent[] = [];
+    for (let ev = await sse.next(); ev; ev = await sse.next()) events.push(ev);
+    const text = events.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data).text).join('');
+    expect(text).toBe('done\n');
+    const end = events[events.length - 1];
+    expect(end.event).toBe('end');
+    expect(JSON.parse(end.data)).toEqual({ state: 'success', next_offset: fs.statSync(logFile).size });
+  });
+
+  it('resumes from Last-Event-ID, and ends at once for a finished try', async () => {
+    fs.writeFileSync(logFile, 'aaaa\nbbbb\n');
+    await h.store.updateTry(KEY, ['running'], { state: 'failed', end_date: Date.now() });
+    const sse = new SseReader(await open(STREAM, { 'last-event-id': '5' }));
+    const ev = await sse.next();
+    expect(JSON.parse(ev!.data)).toEqual({ text: 'bbbb\n', offset: 5, next_offset: 10 });
+    const end = await sse.next();
+    expect(end?.event).toBe('end');
+    expect(JSON.parse(end!.data).state).toBe('failed');
+    expect(await sse.next()).toBeUndefined();
+    // ?offset= does the same without the header.
+    const again = new SseReader(await open(`${STREAM}?offset=5`));
+    expect(JSON.parse((await again.next())!.data).text).toBe('bbbb\n');
+    await again.cancel();
+  });
+
+  it('needs credentials, and answers 404 (not a stream) for an unknown try', async () => {
+    const anon = await fetch(`${base}${STREAM}`);
+    expect(anon.status).toBe(401);
+    expect((await anon.json()).error.code).toBe('UNAUTHENTICATED');
+    const missing = await open(`${RUN1}/taskInstances/report.publish/-1/tries/7/logs/stream`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/json');
+  });
+
+  it('ends open streams when the server closes', async () => {
+    const sse = new SseReader(await open(STREAM));
+    fs.appendFileSync(logFile, 'x\n');
+    expect((await sse.next())?.event).toBe('log');
+    const closed = h.server.close();
+    expect(await sse.next(3000)).toBeUndefined();
+    await closed;
+  });
+});
