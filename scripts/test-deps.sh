@@ -16,3 +16,6 @@ need python3 || apt_install python3
 # Postgres (Debian's package): the store and API tests run against a real server, which
 # test/support/postgres.ts starts with scripts/postgres/up.sh.
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_install postgresql
+
+# A real S3-compatible server (Versity Gateway, built once with go install and cached).
+bash scripts/s3/up.sh >/dev/null
