@@ -8,6 +8,15 @@ export class AdmissionCounters {
   readonly byDag = new Map<string, number>();
   readonly byTask = new Map<string, number>();
 
+  /** Counters seeded from figures read elsewhere (the store). */
+  static from(pools: ReadonlyMap<string, number>, dags: ReadonlyMap<string, number>, tasks: ReadonlyMap<string, number>): AdmissionCounters {
+    const c = new AdmissionCounters();
+    for (const [k, v] of pools) c.poolSlots.set(k, v);
+    for (const [k, v] of dags) c.byDag.set(k, v);
+    for (const [k, v] of tasks) c.byTask.set(k, v);
+    return c;
+  }
+
   add(ti: TiModel): void {
     this.change(ti, 1);
   }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { TaskState } from '../core/states.js';
 import type { FailureClass } from '../core/failure.js';
 import { type Executor, type ExecutorEvent, type LaunchRequest, type TryKey, tryKeyString } from '../executors/types.js';
@@ -16,6 +17,10 @@ import { createDueRuns } from './scheduled-runs.js';
 
 /** Scheduled runs created per sync: a long catch-up proceeds in slices, so other DAGs keep moving. */
 const SCHEDULED_RUNS_PER_SYNC = 1_000;
+/** Active runs a scheduler claims per sync; the rest are left for others. */
+const RUNS_CLAIMED_PER_SYNC = 32;
+/** How often a scheduler writes its heartbeat. */
+const HEARTBEAT_MS = 2_000;
 /** Queued runs kept in memory per DAG; more wait in the store. */
 const QUEUED_RUNS_LOADED_PER_DAG = 64;
 import { newTaskInstanceRow } from './rows.js';
@@ -35,6 +40,8 @@ export interface SchedulerOptions {
   readonly syncIntervalMs?: number;
   /** Create the runs of scheduled DAGs (default true). */
   readonly createScheduledRuns?: boolean;
+  /** A scheduler whose heartbeat is older than this is dead; its runs are taken over (default 30 s). */
+  readonly staleSchedulerMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -68,6 +75,7 @@ export class Scheduler {
   private pools = new Map<string, number>();
   private seq = 0;
   private lastSync = Number.NEGATIVE_INFINITY;
+  private lastHeartbeat = Number.NEGATIVE_INFINITY;
   private forceSync = true;
   private launching = true;
   private readonly random: () => number;
@@ -103,10 +111,20 @@ export class Scheduler {
     return () => this.listeners.delete(listener);
   }
 
-  /** Takes back tries that were live when the scheduler last stopped. */
+  /**
+   * Starts up. With SQLite only one scheduler exists, so every live try is its predecessor's
+   * and is taken back now; with Postgres, a dead scheduler's runs and tries are taken over
+   * once its heartbeat is stale.
+   */
   async recover(now: number): Promise<void> {
+    if (this.o.store.dialect === 'sqlite') await this.o.store.db.updateTable('dag_run').set({ claimed_by: this.o.schedulerId }).where('state', 'in', ['queued', 'running']).execute();
     await this.sync(now);
-    const tries = await this.o.store.liveTries();
+    if (this.o.store.dialect === 'sqlite') await this.adoptTries(await this.o.store.liveTries(), now);
+  }
+
+  /** Hands live tries of earlier or dead schedulers to the executors; what they cannot adopt is lost (and retried). */
+  private async adoptTries(tries: Awaited<ReturnType<Store['liveTries']>>, now: number): Promise<void> {
+    tries = tries.filter((t) => this.runs.has(runKey(t.dag_id, t.run_id)) && !this.live.has(tryKeyString({ dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index, tryNumber: t.try_number })));
     const byExecutor = new Map<string, typeof tries>();
     for (const t of tries) byExecutor.set(t.executor, [...(byExecutor.get(t.executor) ?? []), t]);
     for (const [name, rows] of byExecutor) {
@@ -123,6 +141,7 @@ export class Scheduler {
         : records.map((r) => ({ key: r.key, adopted: false as const, reason: `executor '${name}' is not configured here` }));
       for (const res of results) {
         const ti = this.findTi(res.key);
+        await this.o.store.updateTry(res.key, ['queued', 'running'], { scheduler_id: this.o.schedulerId });
         if (ti && res.adopted) this.track(ti, res.key, name, now);
         if (!res.adopted) {
           if (ti) this.track(ti, res.key, name, null);
@@ -180,10 +199,16 @@ export class Scheduler {
     this.lastSync = now;
     this.forceSync = false;
     const store = this.o.store;
+    if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
+      this.lastHeartbeat = now;
+      await store.heartbeat(this.o.schedulerId, os.hostname(), process.pid, now);
+    }
     if (this.o.createScheduledRuns !== false) await createDueRuns(store, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+    const dead = (await store.deadSchedulers(now - (this.o.staleSchedulerMs ?? 30_000))).filter((id) => id !== this.o.schedulerId);
+    const claimed = await store.claimRuns(this.o.schedulerId, dead, RUNS_CLAIMED_PER_SYNC);
     const [running, queued, pools, dags] = await Promise.all([
-      store.runningRuns(),
-      store.nextQueuedRuns(QUEUED_RUNS_LOADED_PER_DAG),
+      store.runningRuns(this.o.schedulerId),
+      store.nextQueuedRuns(QUEUED_RUNS_LOADED_PER_DAG, this.o.schedulerId),
       store.listPools(),
       store.listDags({ includeInactive: true }),
     ]);
@@ -201,6 +226,8 @@ export class Scheduler {
       if (!model || model.row.change_seq !== row.change_seq || model.row.state !== row.state) await this.loadRun(row);
     }
     for (const [key, model] of this.runs) if (!active.has(key)) this.dropRun(model, 'the run was deleted or finished elsewhere');
+    // Runs taken over from a dead scheduler: take back its tries, or record them as lost.
+    if (claimed && dead.length) await this.adoptTries(await store.liveTries(dead), now);
   }
 
   /** DAG specs by version; a version never changes, so they are cached. */
@@ -487,6 +514,7 @@ export class Scheduler {
 
   private async admit(tx: Store, now: number, launches: LaunchRequest[]): Promise<void> {
     const blocked: TiModel[] = [];
+    const counters = await this.admissionCounters(tx);
     // Resources admitted in this pass, per executor: they launch only after the commit.
     const admitted = new Map<string, Resources>();
     while (this.live.size < this.o.parallelism && blocked.length < 256) {
@@ -497,7 +525,7 @@ export class Scheduler {
       const executorName = ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor;
       const executor = this.o.executors[executorName];
       const reason = executor
-        ? blockReason(ti, run.spec, this.pools, this.counters, executor, admitted.get(executorName))
+        ? blockReason(ti, run.spec, this.pools, counters, executor, admitted.get(executorName))
         : `executor '${executorName}' is not configured; configure it or choose another executor`;
       if (reason) {
         const never = executor && impossibleRequest(ti, executor);
@@ -537,12 +565,23 @@ export class Scheduler {
       ti.tryNumber = key.tryNumber;
       await this.setTi(tx, ti, 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
       this.track(ti, key, executorName, null);
+      if (counters !== this.counters) counters.add(ti);
       admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, ti.task.spec.resources));
       if (req) launches.push(req);
       else this.inbox.push({ type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'upstream_unavailable', reason: `could not prepare the task: ${launchError}` });
     }
     for (const ti of blocked) this.queue.push(ti);
     if (this.inbox.length) this.wake();
+  }
+
+  /**
+   * Slots in use. One scheduler (SQLite) knows them all; with several (Postgres) pool and
+   * DAG usage are read from the store under the pool rows' locks.
+   */
+  private async admissionCounters(tx: Store): Promise<AdmissionCounters> {
+    if (tx.dialect !== 'postgres') return this.counters;
+    const usage = await tx.activeUsage([...this.pools.keys()]);
+    return AdmissionCounters.from(usage.pools, usage.dags, this.counters.byTask);
   }
 
   private launch(req: LaunchRequest): void {
@@ -631,6 +670,9 @@ export class Scheduler {
     await Promise.all(Object.values(this.o.executors).map((e) => e.close(graceMs)));
     await this.tick(Date.now());
     this.loop.stop();
+    // Another scheduler may take this one's runs at once.
+    await this.o.store.releaseRuns(this.o.schedulerId);
+    await this.o.store.removeScheduler(this.o.schedulerId);
   }
 
   /** Live tries, for status output. */

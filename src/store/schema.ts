@@ -70,6 +70,8 @@ export interface DagRunTable {
   note: string | null;
   /** The backfill that created this run, if any. */
   backfill_id?: string | null;
+  /** The scheduler working on this run. */
+  claimed_by?: string | null;
 }
 
 export interface TaskInstanceTable {

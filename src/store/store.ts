@@ -164,13 +164,14 @@ export class Store {
     return this.db.selectFrom('dag_run').selectAll().where('state', 'in', ['queued', 'running']).orderBy('queued_at').execute();
   }
 
-  runningRuns(): Promise<DagRunRow[]> {
-    return this.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').execute();
+  /** Running runs claimed by this scheduler. */
+  runningRuns(claimedBy: string): Promise<DagRunRow[]> {
+    return this.db.selectFrom('dag_run').selectAll().where('state', '=', 'running').where('claimed_by', '=', claimedBy).execute();
   }
 
-  /** The next queued runs of each DAG that has some, oldest logical date first, at most `perDag` each. */
-  async nextQueuedRuns(perDag: number): Promise<DagRunRow[]> {
-    const dags = await this.db.selectFrom('dag_run').select('dag_id').distinct().where('state', '=', 'queued').execute();
+  /** The next queued runs of each DAG (claimed by this scheduler), oldest first, at most `perDag` each. */
+  async nextQueuedRuns(perDag: number, claimedBy: string): Promise<DagRunRow[]> {
+    const dags = await this.db.selectFrom('dag_run').select('dag_id').distinct().where('state', '=', 'queued').where('claimed_by', '=', claimedBy).execute();
     const out: DagRunRow[] = [];
     for (const { dag_id } of dags) {
       out.push(
@@ -179,6 +180,7 @@ export class Store {
           .selectAll()
           .where('dag_id', '=', dag_id)
           .where('state', '=', 'queued')
+          .where('claimed_by', '=', claimedBy)
           .orderBy('queued_at')
           .orderBy('logical_date')
           .limit(perDag)
@@ -261,6 +263,76 @@ export class Store {
       const r = await tx.db.deleteFrom('dag_run').where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();
       return Number(r.numDeletedRows) === 1;
     });
+  }
+
+  // ---- schedulers ------------------------------------------------------------------------
+
+  async heartbeat(id: string, host: string, pid: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('scheduler')
+      .values({ id, host, pid, started_at: now, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .execute();
+  }
+
+  /** Schedulers whose heartbeat is older than `staleBefore`. */
+  async deadSchedulers(staleBefore: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('scheduler').select('id').where('heartbeat_at', '<', staleBefore).execute();
+    return rows.map((r) => r.id);
+  }
+
+  async removeScheduler(id: string): Promise<void> {
+    await this.db.deleteFrom('scheduler').where('id', '=', id).execute();
+  }
+
+  /**
+   * Claims up to `limit` active runs that no live scheduler works on (unclaimed, or claimed by
+   * a dead one). On Postgres concurrent schedulers skip each other's locked rows.
+   */
+  async claimRuns(me: string, dead: readonly string[], limit: number): Promise<number> {
+    return this.transaction(async (tx) => {
+      let q = tx.db
+        .selectFrom('dag_run')
+        .select(['dag_id', 'run_id'])
+        .where('state', 'in', ['queued', 'running'])
+        .where((eb) => (dead.length ? eb.or([eb('claimed_by', 'is', null), eb('claimed_by', 'in', dead)]) : eb('claimed_by', 'is', null)))
+        .orderBy('queued_at')
+        .limit(limit);
+      if (tx.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const rows = await q.execute();
+      for (const r of rows) await tx.db.updateTable('dag_run').set({ claimed_by: me }).where('dag_id', '=', r.dag_id).where('run_id', '=', r.run_id).execute();
+      return rows.length;
+    });
+  }
+
+  /** Lets go of this scheduler's runs (on shutdown), so another takes them at once. */
+  async releaseRuns(me: string): Promise<void> {
+    await this.db.updateTable('dag_run').set({ claimed_by: null }).where('claimed_by', '=', me).execute();
+  }
+
+  /**
+   * Slots in use across all schedulers: per pool, and per DAG (queued or running instances).
+   * On Postgres the pool rows are locked until the transaction ends, so admissions of several
+   * schedulers into one pool take turns.
+   */
+  async activeUsage(pools: readonly string[]): Promise<{ pools: Map<string, number>; dags: Map<string, number> }> {
+    if (pools.length && this.dialect === 'postgres') await this.db.selectFrom('pool').select('name').where('name', 'in', pools).forUpdate().execute();
+    const poolRows = pools.length
+      ? await this.db
+          .selectFrom('task_instance')
+          .select(['pool', (eb) => eb.fn.sum<number>('pool_slots').as('used')])
+          .where('state', 'in', ['queued', 'running'])
+          .where('pool', 'in', pools)
+          .groupBy('pool')
+          .execute()
+      : [];
+    const dagRows = await this.db
+      .selectFrom('task_instance')
+      .select(['dag_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', 'in', ['queued', 'running'])
+      .groupBy('dag_id')
+      .execute();
+    return { pools: new Map(poolRows.map((r) => [r.pool, Number(r.used)])), dags: new Map(dagRows.map((r) => [r.dag_id, Number(r.n)])) };
   }
 
   // ---- task instances --------------------------------------------------------------------
@@ -351,9 +423,14 @@ export class Store {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Tries still queued or running, for adoption after a restart. */
-  liveTries(): Promise<TaskTryRow[]> {
-    return this.db.selectFrom('task_try').selectAll().where('state', 'in', LIVE_TRY_STATES).execute();
+  /** Tries still queued or running, for adoption: all of them, or those of the given schedulers. */
+  liveTries(schedulerIds?: readonly string[]): Promise<TaskTryRow[]> {
+    let q = this.db.selectFrom('task_try').selectAll().where('state', 'in', LIVE_TRY_STATES);
+    if (schedulerIds) {
+      if (!schedulerIds.length) return Promise.resolve([]);
+      q = q.where('scheduler_id', 'in', schedulerIds);
+    }
+    return q.execute();
   }
 
   listTries(k: TiKey): Promise<TaskTryRow[]> {
