@@ -28,6 +28,8 @@ export interface TrainyardConfig {
   readonly gpus?: number;
   /** How long a stopping scheduler lets running tasks finish. */
   readonly shutdownGraceMs: number;
+  /** A scheduler silent this long is dead; others take over its runs. */
+  readonly schedulerStaleMs: number;
 }
 
 interface Setting {
@@ -64,6 +66,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'dagScanIntervalMs', env: 'TRAINYARD_DAG_SCAN_INTERVAL', parse: duration, describe: 'DAG folder change check interval (default 1s)' },
   { key: 'gpus', env: 'TRAINYARD_GPUS', parse: nonNegativeInt('gpus'), describe: 'GPUs for the local executor (default: nvidia-smi -L)' },
   { key: 'shutdownGraceMs', env: 'TRAINYARD_SHUTDOWN_GRACE', parse: duration, describe: 'time running tasks get to finish on shutdown (default 60s)' },
+  { key: 'schedulerStaleMs', env: 'TRAINYARD_SCHEDULER_STALE', parse: duration, describe: 'heartbeat age after which a scheduler counts as dead (default 30s)' },
 ];
 
 /** Builds the config from defaults, then environment variables, then explicit overrides. */
@@ -92,6 +95,7 @@ export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS
     dagImportTimeoutMs: 30_000,
     dagScanIntervalMs: 1_000,
     shutdownGraceMs: 60_000,
+    schedulerStaleMs: 30_000,
     ...fromEnv,
     ...defined,
     home,

@@ -62,6 +62,7 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
     resultLimitBytes: rt.config.resultLimitBytes,
     freeRetryCap: rt.config.freeRetryCap,
     schedulerId: `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
+    staleSchedulerMs: rt.config.schedulerStaleMs,
     log: o.log,
   });
   const processor = o.processDags
