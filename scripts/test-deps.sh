@@ -19,3 +19,12 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_install postgresql
 
 # A real S3-compatible server (Versity Gateway, built once with go install and cached).
 bash scripts/s3/up.sh >/dev/null
+
+# Debian's Chromium for the browser tests (driven by playwright-core).
+bash scripts/chromium.sh >/dev/null
+
+# helm, built once from the Go module registry, for the chart test.
+bash scripts/helm.sh >/dev/null
+
+# python3-venv for the local SMTP test server (aiosmtpd in a cached venv).
+python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv

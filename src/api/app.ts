@@ -1,3 +1,5 @@
+import { apiMetricsMiddleware, metricsHandler } from '../observability/metrics.js';
+import { maskResponses } from '../observability/redact-output.js';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
@@ -56,6 +58,8 @@ export function buildApp(deps: ApiDeps, routes: readonly AnyRoute[], log: (line:
   if (missing.length) throw new Error(`routes without an access rule in auth/access.ts: ${missing.join(', ')}`);
 
   const app = new Hono();
+  app.use('*', apiMetricsMiddleware());
+  app.use(`${API_PREFIX}/*`, maskResponses());
   app.use(
     `${API_PREFIX}/*`,
     bodyLimit({
@@ -100,6 +104,7 @@ export function buildApp(deps: ApiDeps, routes: readonly AnyRoute[], log: (line:
     });
   }
 
+  app.get('/metrics', metricsHandler());
   if (web) app.use('*', web);
 
   app.notFound((c) =>

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig, type TrainyardConfig } from '../config.js';
 import { openRuntime, type Runtime } from '../app/runtime.js';
+import { assertValidConfigEnv } from '../config-validate.js';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -9,6 +10,7 @@ export interface GlobalOptions {
 }
 
 export function configFrom(o: GlobalOptions): TrainyardConfig {
+  assertValidConfigEnv(process.env);
   return loadConfig({ home: o.home, dagsFolder: o.dags ? path.resolve(o.dags) : undefined });
 }
 

@@ -1,3 +1,4 @@
+import { defaultMasker } from '../observability/mask.js';
 /**
  * The try log: every line a task prints, timestamped and tagged with its stream, plus the
  * metric and params lines of the task contract parsed into telemetry.
@@ -158,7 +159,7 @@ export class TryLogWriter {
     let params: Record<string, unknown> | undefined;
     for (let line of lines) {
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      out += prefix + line + '\n';
+      out += prefix + defaultMasker.mask(line) + '\n';
       if (stream === 'stderr') {
         this.tail.push(line);
         if (this.tail.length > this.tailLimit) this.tail.shift();

@@ -11,6 +11,7 @@ import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 import { RealtimeLoop } from './realtime-loop.js';
+import { recordSchedulerLoop, recordTryFinished, recordTryStarted, setPoolSlots, setTaskInstanceCounts } from '../observability/metrics.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
 import type { DagSpec, Resources } from '../core/spec.js';
 import { createDueRuns } from './scheduled-runs.js';
@@ -72,6 +73,8 @@ export class Scheduler {
   private readonly dagFiles = new Map<string, string>();
   private readonly pausedDags = new Set<string>();
   private readonly specs = new Map<string, DagSpec>();
+  /** Run time of tries finished in this tick, for duration metrics. */
+  private readonly runSeconds = new Map<string, number>();
   private pools = new Map<string, number>();
   private seq = 0;
   private lastSync = Number.NEGATIVE_INFINITY;
@@ -154,6 +157,7 @@ export class Scheduler {
   // ---- the tick --------------------------------------------------------------------------
 
   async tick(now: number): Promise<void> {
+    const started = process.hrtime.bigint();
     if (this.forceSync || now - this.lastSync >= (this.o.syncIntervalMs ?? 250)) await this.sync(now);
     const events = this.inbox.splice(0);
     const launches: LaunchRequest[] = [];
@@ -174,7 +178,25 @@ export class Scheduler {
     }
     for (const c of cancels) void this.executorOf(c.live.executor).cancel(c.live.key, c.cls, c.reason);
     for (const req of launches) this.launch(req);
+    this.recordMetrics(events, started);
     for (const l of this.listeners) l();
+  }
+
+  /** Prometheus figures of this tick, recorded once it has committed. */
+  private recordMetrics(events: readonly ExecutorEvent[], startedNs: bigint): void {
+    for (const ev of events) {
+      if (ev.type === 'started') recordTryStarted(ev.key.dagId, this.o.defaultExecutor);
+      else if (ev.type === 'finished') {
+        const key = tryKeyString(ev.key);
+        recordTryFinished(ev.key.dagId, ev.key.taskId, ev.outcome, ev.failureClass, this.runSeconds.get(key));
+        this.runSeconds.delete(key);
+      }
+    }
+    let running = 0;
+    for (const l of this.live.values()) if (l.startedAt !== null) running += 1;
+    setTaskInstanceCounts(this.live.size - running, running);
+    setPoolSlots([...this.pools].map(([name, slots]) => ({ name, slots, used: this.counters.poolSlots.get(name) ?? 0 })));
+    recordSchedulerLoop(Number(process.hrtime.bigint() - startedNs) / 1e9);
   }
 
   /** The earliest time a timer needs the next tick. */
@@ -323,6 +345,7 @@ export class Scheduler {
   private async applyFinished(tx: Store, ev: Finished, live: LiveTry | undefined, now: number): Promise<void> {
     const tryFields: Partial<TaskTryTable> = { end_date: ev.at, exit_code: ev.exitCode, signal: ev.signal, reason: ev.reason ?? null };
     if (live) this.untrack(live);
+    if (live?.startedAt != null) this.runSeconds.set(tryKeyString(ev.key), (ev.at - live.startedAt) / 1000);
     const ti = live?.ti;
     const current = ti && ti.task.run === this.runs.get(ti.task.run.key) && ti.tryNumber === ev.key.tryNumber && (ti.state === 'queued' || ti.state === 'running');
     if (!ti || !current) {

@@ -1,3 +1,4 @@
+import { defaultMasker } from '../../observability/mask.js';
 /**
  * The local executor: each try is one subprocess on this machine (or, for inline
  * TypeScript tasks, one job in a worker process). It is the embedded default of
@@ -176,6 +177,8 @@ export class LocalExecutor implements Executor {
   // ---- launch -------------------------------------------------------------------------
 
   async launch(req: LaunchRequest): Promise<void> {
+    // Values of env vars whose names look secret never appear in logs.
+    defaultMasker.addEnv(req.env);
     const keyString = tryKeyString(req.key);
     if (this.live.has(keyString) || this.finishedKeys.has(keyString)) return;
     let resolveDone!: () => void;
