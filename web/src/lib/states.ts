@@ -1,0 +1,43 @@
+/** Task and run states: their order, their colour (a CSS variable) and their words. */
+import type { TaskState } from '../api/types.js';
+
+export const TASK_STATE_ORDER: readonly TaskState[] = [
+  'failed',
+  'upstream_failed',
+  'up_for_retry',
+  'running',
+  'queued',
+  'scheduled',
+  'deferred',
+  'none',
+  'skipped',
+  'success',
+  'removed',
+];
+
+export const STATE_WORDS: Readonly<Record<string, string>> = {
+  none: 'not started',
+  scheduled: 'scheduled',
+  queued: 'queued',
+  running: 'running',
+  deferred: 'deferred',
+  up_for_retry: 'up for retry',
+  success: 'success',
+  failed: 'failed',
+  skipped: 'skipped',
+  upstream_failed: 'upstream failed',
+  removed: 'removed',
+};
+
+export const FINISHED = new Set(['success', 'failed', 'skipped', 'upstream_failed', 'removed']);
+export const ACTIVE_RUN = new Set(['queued', 'running']);
+
+export function stateColor(state: string): string {
+  return `var(--st-${state.replaceAll('_', '-')}, var(--st-none))`;
+}
+
+/** The state that sums up a group of instances: the most urgent one present. */
+export function dominantState(counts: Record<string, number>): string {
+  for (const s of TASK_STATE_ORDER) if ((counts[s] ?? 0) > 0 && s !== 'removed') return s;
+  return 'none';
+}

@@ -1,0 +1,149 @@
+/**
+ * Runs × tasks. A mapped task is one cell with its instances counted by state; a collapsed
+ * group is one row. Each run column loads 1 + (mapped tasks) small requests, never instances.
+ */
+import { api } from '../../api/endpoints.js';
+import type { DagDetail, Run } from '../../api/types.js';
+import { CountsBar, Empty, ErrorBox, Loading } from '../../components/bits.js';
+import { between, duration, time } from '../../lib/format.js';
+import { Link, href, setSearch, useLocation } from '../../lib/router.js';
+import { loadRunTasks, mergeCounts, type RunTasks } from '../../lib/run-tasks.js';
+import { taskRows, type Row } from '../../lib/rows.js';
+import { ACTIVE_RUN, STATE_WORDS, stateColor } from '../../lib/states.js';
+import { useQuery } from '../../lib/use-query.js';
+
+export function GridView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; collapsed: ReadonlySet<string>; onToggleGroup: (g: string) => void }) {
+  const { search } = useLocation();
+  const count = Math.min(50, Math.max(1, Number(search.get('runs') ?? 12) || 12));
+  const runs = useQuery(`grid-runs ${dag.dag_id} ${count}`, () => api.runs(dag.dag_id, { limit: count }), {
+    live: { dagId: dag.dag_id },
+    active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)),
+  });
+  const rows = taskRows(dag.graph.tasks, dag.graph.groups, collapsed);
+  if (runs.error && !runs.data) return <ErrorBox error={runs.error} />;
+  if (!runs.data) return <Loading what="runs" />;
+  // Newest first in the DOM (so its requests go first), shown oldest-left by CSS (row-reverse).
+  const ordered = runs.data.items;
+  const now = Date.now();
+  const maxDur = Math.max(1, ...ordered.map((r) => between(r.start_date, r.end_date, now) ?? 0));
+  return (
+    <div className="grid-wrap">
+      <div className="filters small">
+        <label>
+          Runs shown{' '}
+          <select value={count} onChange={(e) => setSearch({ runs: e.target.value === '12' ? undefined : e.target.value })}>
+            {[6, 12, 25, 50].map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </label>
+        <Legend />
+      </div>
+      {ordered.length === 0 && <Empty>No runs yet. Trigger one.</Empty>}
+      <div className="grid-view" role="group" aria-label={`grid of ${dag.dag_id}: runs oldest to newest, left to right`} data-testid="grid">
+        <div className="grid-col labels">
+          <div className="grid-head">
+            <span>Task</span>
+          </div>
+          {rows.map((r) => (
+            <div key={r.id} className={`grid-label ${r.kind}`} style={{ paddingLeft: 6 + r.depth * 14 }}>
+              {r.kind === 'group' ? (
+                <button type="button" className="linkish" aria-expanded={!r.collapsed} onClick={() => onToggleGroup(r.group)} title={`${r.members.length} tasks`}>
+                  {r.collapsed ? '▸' : '▾'} {r.group.split('.').pop()}
+                </button>
+              ) : (
+                <span title={r.task.task_id}>
+                  {r.label}
+                  {r.task.mapped && <span className="muted small"> [ ]</span>}
+                </span>
+              )}
+            </div>
+          ))}
+        </div>
+        <div className="grid-runs">
+          {ordered.map((run) => (
+            <RunColumn key={run.run_id} dag={dag} run={run} rows={rows} barHeight={6 + ((between(run.start_date, run.end_date, now) ?? 0) / maxDur) * 34} />
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Legend() {
+  return (
+    <span className="legend" aria-label="state colours">
+      {['success', 'failed', 'running', 'queued', 'scheduled', 'up_for_retry', 'upstream_failed', 'skipped', 'none'].map((s) => (
+        <span key={s} className="legend-item">
+          <span className="dot" style={{ background: stateColor(s) }} aria-hidden="true" />
+          {STATE_WORDS[s]}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function RunColumn({ dag, run, rows, barHeight }: { dag: DagDetail; run: Run; rows: Row[]; barHeight: number }) {
+  const active = ACTIVE_RUN.has(run.state);
+  const cells = useQuery(`run-tasks ${dag.dag_id} ${run.run_id} ${run.state} ${dag.latest_version}`, () => loadRunTasks(dag.dag_id, run.run_id, dag.graph.tasks), {
+    live: active ? { dagId: dag.dag_id, runId: run.run_id } : undefined,
+    active: () => active,
+  });
+  const d = between(run.start_date, run.end_date);
+  return (
+    <div className="grid-col run" data-run={run.run_id}>
+      <div className="grid-head">
+        <Link
+          to={href.run(dag.dag_id, run.run_id)}
+          className="run-bar"
+         
+          data-state={run.state}
+          title={`${run.run_id}\n${run.state}, ${duration(d)}\nstarted ${time(run.start_date)}`}
+          aria-label={`run ${run.run_id}: ${run.state}`}
+          style={{ height: barHeight, background: stateColor(run.state) }}
+        />
+      </div>
+      {rows.map((r) => (
+        <div key={r.id} className="grid-cell">
+          <Cell dagId={dag.dag_id} runId={run.run_id} row={r} cells={cells.data} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row: Row; cells: RunTasks | undefined }) {
+  if (!cells) return <span className="cell loading" aria-hidden="true" />;
+  if (row.kind === 'group') {
+    if (!row.collapsed) return <span className="cell blank" aria-hidden="true" />;
+    const counts = mergeCounts(row.members.map((m) => cells.get(m)));
+    return (
+      <Link to={href.run(dagId, runId)} className="cell mapped" aria-label={`group ${row.group}`}>
+        <CountsBar counts={counts} compact />
+      </Link>
+    );
+  }
+  const c = cells.get(row.id);
+  if (!c) return <span className="cell" title={`${row.id}: not in this run`} style={{ opacity: 0.25 }} />;
+  if (c.summary) {
+    const total = c.summary.total;
+    return (
+      <Link to={href.run(dagId, runId, row.id)} className="cell mapped" data-task={row.id} data-state={c.state} aria-label={`${row.id}: ${total} mapped instances`}>
+        <CountsBar counts={c.summary.counts} total={total} compact />
+      </Link>
+    );
+  }
+  const state = c.state;
+  return (
+    <Link
+      to={href.ti(dagId, runId, row.id, c.ti?.map_index ?? -1)}
+      className="cell"
+     
+      data-task={row.id}
+      data-state={state}
+      title={`${row.id}: ${STATE_WORDS[state] ?? state}${c.ti?.duration_ms ? `, ${duration(c.ti.duration_ms)}` : ''}${c.ti?.failure ? `\n${c.ti.failure}` : ''}`}
+      aria-label={`${row.id}: ${STATE_WORDS[state] ?? state}`}
+      style={{ background: stateColor(state) }}
+    />
+  );
+}
