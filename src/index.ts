@@ -7,6 +7,8 @@ export {
   zip,
   type CommandOptions,
   type InlineOptions,
+  type SensorTaskOptions,
+  type SensorCheckInput,
   type TaskContext,
   type TaskDefaults,
   type ResourcesInput,
@@ -16,3 +18,4 @@ export { z } from 'zod';
 export type { DagSpec, TaskSpec, TriggerRule } from './core/spec.js';
 export type { TaskState, RunState } from './core/states.js';
 export type { FailureClass } from './core/failure.js';
+export * from './ml/index.js';

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_api.js';
 import * as m0003 from './0003_backfill.js';
+import * as m0004 from './0004_ml.js';
 import * as m0005 from './0005_ha.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
@@ -9,6 +10,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_api': m0002,
   '0003_backfill': m0003,
+  '0004_ml': m0004,
   '0005_ha': m0005,
 };
 
