@@ -5,6 +5,7 @@ import { DagProcessor } from '../dag-processing/processor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import type { Executor } from '../executors/types.js';
 import { WorkerPool } from '../executors/worker/pool.js';
+import { SensorExecutor } from '../executors/sensor/sensor-executor.js';
 import { HomeLayout } from '../scheduler/paths.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { migrateToLatest, type OpenedDatabase, openDatabase } from '../store/db.js';
@@ -51,7 +52,7 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
   const release = rt.database.dialect === 'sqlite' ? acquireSqliteLock(rt.config.databaseUrl) : () => {};
   const workerPool = new WorkerPool({ size: rt.config.workerPoolSize });
   const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool });
-  const executors: Record<string, Executor> = { local };
+  const executors: Record<string, Executor> = { local, sensor: new SensorExecutor({ store: rt.store }) };
   const scheduler = new Scheduler({
     store: rt.store,
     executors,

@@ -113,7 +113,7 @@ export interface CommandSpec {
 
 export interface TaskSpec {
   readonly taskId: string;
-  readonly kind: 'command' | 'inline';
+  readonly kind: 'command' | 'inline' | 'sensor';
   /** Task ids this task depends on, explicit and implicit, sorted. */
   readonly upstream: readonly string[];
   readonly triggerRule: TriggerRule;
@@ -133,6 +133,8 @@ export interface TaskSpec {
   /** A command exiting with this code marks the try skipped. */
   readonly skipExitCode?: number;
   readonly command?: CommandSpec;
+  /** A sensor: a built-in check (its text fields may be expressions) and how to poke it. */
+  readonly sensor?: SensorTaskSpec;
   /** Named inputs of an inline task (and of argument functions). */
   readonly inputs: Readonly<Record<string, ValueExpr>>;
   readonly resultSchema?: JsonSchema;
@@ -143,6 +145,17 @@ export interface TaskSpec {
   readonly doc?: string;
   /** Where the task was defined ("file:line"), for error messages. */
   readonly definedAt?: string;
+}
+
+export interface SensorTaskSpec {
+  readonly check: ValueExpr;
+  readonly options: {
+    readonly pokeIntervalMs: number;
+    readonly timeoutMs: number;
+    readonly softFail: boolean;
+    readonly exponentialBackoff: boolean;
+    readonly maxWaitMs: number;
+  };
 }
 
 export type ScheduleSpec =

@@ -83,7 +83,19 @@ export interface InlineLaunch extends LaunchBase {
   readonly context: TaskContextData;
 }
 
+/** A sensor: checked by the scheduler's sensor runner; it holds no process and no slot while it waits. */
+export interface SensorLaunch extends LaunchBase {
+  readonly kind: 'sensor';
+  /** A built-in sensor spec (see src/sensors/spec.ts), rendered. */
+  readonly sensor: Readonly<Record<string, unknown>>;
+  readonly options: { readonly pokeIntervalMs: number; readonly timeoutMs: number; readonly softFail: boolean; readonly exponentialBackoff: boolean; readonly maxWaitMs: number };
+  readonly logicalDate: number;
+}
+
 export type LaunchRequest = CommandLaunch | InlineLaunch;
+
+/** What the scheduler hands to an executor: a try, or a sensor (for the sensor executor only). */
+export type AnyLaunch = LaunchRequest | SensorLaunch;
 
 export interface MetricPoint {
   readonly name: string;

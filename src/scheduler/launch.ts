@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/values.js';
 import type { ExprNode, ValueExpr } from '../core/spec.js';
-import type { LaunchRequest, TryKey } from '../executors/types.js';
+import type { AnyLaunch, TryKey } from '../executors/types.js';
 import type { HomeLayout } from './paths.js';
 import type { RunModel, TiModel } from './run-model.js';
 import { contractEnv, resolveInputs, taskContextData, valueContext } from './task-context.js';
@@ -22,7 +22,7 @@ const isFunctionExpr = (v: unknown): v is ExprNode => typeof v === 'object' && v
  * upstream results (which must be in `run.results`), and prepares the try's directories.
  * Throws when an input cannot be resolved.
  */
-export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSettings): LaunchRequest {
+export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSettings): AnyLaunch {
   const spec = ti.task.spec;
   const context0 = taskContextData(run.row, key, s.layout, ti.item, {});
   const vc = valueContext(context0, (id) => run.results.get(id));
@@ -43,6 +43,10 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   };
   const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
   if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };
+  if (spec.kind === 'sensor') {
+    const sensor = spec.sensor!;
+    return { ...base, kind: 'sensor', sensor: resolveValue(sensor.check, vc) as Record<string, unknown>, options: sensor.options, logicalDate: run.row.logical_date };
+  }
 
   const cmd = spec.command!;
   const argsFn = isFunctionExpr(cmd.args);
@@ -70,5 +74,6 @@ export function neededResults(ti: TiModel): string[] {
   const spec = ti.task.spec;
   const exprs: ValueExpr[] = [spec.inputs];
   if (spec.command) exprs.push(spec.command.command, spec.command.args as ValueExpr, spec.command.env as ValueExpr);
+  if (spec.sensor) exprs.push(spec.sensor.check);
   return referencedTasks(exprs);
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { TaskState } from '../core/states.js';
 import type { FailureClass } from '../core/failure.js';
-import { type Executor, type ExecutorEvent, type LaunchRequest, type TryKey, tryKeyString } from '../executors/types.js';
+import { type AnyLaunch, type Executor, type ExecutorEvent, type LaunchRequest, type TryKey, tryKeyString } from '../executors/types.js';
 import type { DagRunRow, Store, TiChange } from '../store/store.js';
 import type { TaskTryTable } from '../store/schema.js';
 import { decideTask } from './dependencies.js';
@@ -18,6 +18,10 @@ import { createDueRuns } from './scheduled-runs.js';
 
 /** Scheduled runs created per sync: a long catch-up proceeds in slices, so other DAGs keep moving. */
 const SCHEDULED_RUNS_PER_SYNC = 1_000;
+/** The executor that pokes sensors; it holds no slot. */
+const SENSOR_EXECUTOR = 'sensor';
+/** States of a task instance whose try is live. */
+const LIVE_STATES: readonly TaskState[] = ['queued', 'running', 'deferred'];
 /** Active runs a scheduler claims per sync; the rest are left for others. */
 const RUNS_CLAIMED_PER_SYNC = 32;
 /** How often a scheduler writes its heartbeat. */
@@ -79,6 +83,7 @@ export class Scheduler {
   private seq = 0;
   private lastSync = Number.NEGATIVE_INFINITY;
   private lastHeartbeat = Number.NEGATIVE_INFINITY;
+  private liveSensors = 0;
   private forceSync = true;
   private launching = true;
   private readonly random: () => number;
@@ -160,7 +165,7 @@ export class Scheduler {
     const started = process.hrtime.bigint();
     if (this.forceSync || now - this.lastSync >= (this.o.syncIntervalMs ?? 250)) await this.sync(now);
     const events = this.inbox.splice(0);
-    const launches: LaunchRequest[] = [];
+    const launches: AnyLaunch[] = [];
     const cancels: { live: LiveTry; cls: FailureClass; reason: string }[] = [];
     try {
       await this.o.store.transaction(async (tx) => {
@@ -285,7 +290,7 @@ export class Scheduler {
     for (const l of this.live.values()) {
       if (l.ti.task.run !== old) continue;
       const ti = model.tasks.get(l.key.taskId)?.instances.get(l.key.mapIndex);
-      if (ti && (ti.state === 'queued' || ti.state === 'running') && ti.tryNumber === l.key.tryNumber) {
+      if (ti && LIVE_STATES.includes(ti.state) && ti.tryNumber === l.key.tryNumber) {
         l.ti = ti;
       } else if (!l.cancelling) {
         l.cancelling = true;
@@ -347,7 +352,7 @@ export class Scheduler {
     if (live) this.untrack(live);
     if (live?.startedAt != null) this.runSeconds.set(tryKeyString(ev.key), (ev.at - live.startedAt) / 1000);
     const ti = live?.ti;
-    const current = ti && ti.task.run === this.runs.get(ti.task.run.key) && ti.tryNumber === ev.key.tryNumber && (ti.state === 'queued' || ti.state === 'running');
+    const current = ti && ti.task.run === this.runs.get(ti.task.run.key) && ti.tryNumber === ev.key.tryNumber && LIVE_STATES.includes(ti.state);
     if (!ti || !current) {
       // The instance moved on (cleared, marked, run deleted): record the try only.
       await tx.updateTry(ev.key, ['queued', 'running'], { ...tryFields, state: ev.outcome === 'success' ? 'success' : ev.outcome, failure_class: ev.failureClass ?? null });
@@ -535,21 +540,25 @@ export class Scheduler {
 
   // ---- admission and launch --------------------------------------------------------------
 
-  private async admit(tx: Store, now: number, launches: LaunchRequest[]): Promise<void> {
+  private async admit(tx: Store, now: number, launches: AnyLaunch[]): Promise<void> {
     const blocked: TiModel[] = [];
     const counters = await this.admissionCounters(tx);
     // Resources admitted in this pass, per executor: they launch only after the commit.
     const admitted = new Map<string, Resources>();
-    while (this.live.size < this.o.parallelism && blocked.length < 256) {
+    // Waiting sensors hold no slot: only other tries count against parallelism.
+    while (this.live.size - this.liveSensors < this.o.parallelism && blocked.length < 256) {
       const ti = this.queue.pop();
       if (!ti) break;
       if (ti.state !== 'scheduled' || !this.isCurrent(ti)) continue;
       const run = ti.task.run;
-      const executorName = ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor;
+      const isSensor = ti.task.spec.kind === 'sensor';
+      const executorName = isSensor ? SENSOR_EXECUTOR : (ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor);
       const executor = this.o.executors[executorName];
-      const reason = executor
-        ? blockReason(ti, run.spec, this.pools, counters, executor, admitted.get(executorName))
-        : `executor '${executorName}' is not configured; configure it or choose another executor`;
+      const reason = !executor
+        ? `executor '${executorName}' is not configured; configure it or choose another executor`
+        : isSensor
+          ? null
+          : blockReason(ti, run.spec, this.pools, counters, executor, admitted.get(executorName));
       if (reason) {
         const never = executor && impossibleRequest(ti, executor);
         if (never) await this.failUnschedulable(tx, ti, never, now);
@@ -558,7 +567,7 @@ export class Scheduler {
       }
       const key: TryKey = { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber + 1 };
       await this.ensureResults(tx, run, neededResults(ti));
-      let req: LaunchRequest | undefined;
+      let req: AnyLaunch | undefined;
       let launchError: string | undefined;
       try {
         req = buildLaunch(run, ti, key, {
@@ -586,9 +595,9 @@ export class Scheduler {
         },
       ]);
       ti.tryNumber = key.tryNumber;
-      await this.setTi(tx, ti, 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
+      await this.setTi(tx, ti, isSensor ? 'deferred' : 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
       this.track(ti, key, executorName, null);
-      if (counters !== this.counters) counters.add(ti);
+      if (counters !== this.counters && !isSensor) counters.add(ti);
       admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, ti.task.spec.resources));
       if (req) launches.push(req);
       else this.inbox.push({ type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'upstream_unavailable', reason: `could not prepare the task: ${launchError}` });
@@ -607,11 +616,12 @@ export class Scheduler {
     return AdmissionCounters.from(usage.pools, usage.dags, this.counters.byTask);
   }
 
-  private launch(req: LaunchRequest): void {
+  private launch(req: AnyLaunch): void {
     const live = this.live.get(tryKeyString(req.key));
     if (!live) return;
     this.executorOf(live.executor)
-      .launch(req)
+      // Only the sensor executor is given sensor launches.
+      .launch(req as LaunchRequest)
       .catch((e: Error) =>
         this.receive({ type: 'finished', key: req.key, at: Date.now(), outcome: 'failed', exitCode: null, signal: null, failureClass: 'lost', reason: `the executor could not launch the task: ${e.message}` }),
       );
@@ -652,11 +662,14 @@ export class Scheduler {
   private track(ti: TiModel, key: TryKey, executor: string, startedAt: number | null): void {
     const l: LiveTry = { ti, key, executor, startedAt, cancelling: false };
     this.live.set(tryKeyString(key), l);
-    this.counters.add(ti);
+    if (executor === SENSOR_EXECUTOR) this.liveSensors += 1;
+    else this.counters.add(ti);
   }
 
   private untrack(l: LiveTry): void {
-    if (this.live.delete(tryKeyString(l.key))) this.counters.remove(l.ti);
+    if (!this.live.delete(tryKeyString(l.key))) return;
+    if (l.executor === SENSOR_EXECUTOR) this.liveSensors -= 1;
+    else this.counters.remove(l.ti);
   }
 
   private isCurrent(ti: TiModel): boolean {

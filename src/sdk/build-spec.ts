@@ -18,6 +18,7 @@ import { validateDagSpec } from '../core/validate.js';
 import { validateSchedule } from '../core/schedule-validate.js';
 import { referencedTasks } from '../core/values.js';
 import { parseSchedule } from './schedule-option.js';
+import { type SensorOptionsInput, validateSensorOptions } from '../sensors/options.js';
 import type { DagOptions } from './dag.js';
 import type { Duration, MapList, ResourcesInput, TaskDefaults } from './options.js';
 import { zippedLists } from './options.js';
@@ -184,11 +185,16 @@ function commandOf(o: Record<string, unknown>): CommandSpec {
 function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string, Set<string>>): TaskSpec {
   const o = { ...defaults, ...draft.options } as Record<string, unknown> & TaskDefaults;
   const command = draft.kind === 'command' ? commandOf(o) : undefined;
+  const sensor =
+    draft.kind === 'sensor'
+      ? { check: toExpr(o.check), options: validateSensorOptions(o as SensorOptionsInput, { taskId: draft.taskId }) }
+      : undefined;
   const inputs = toExpr(o.inputs ?? {}) as Record<string, ValueExpr>;
   const mapping = mappingOf(o, draft.taskId);
   const upstream = new Set(explicit.get(draft.taskId) ?? []);
   const implicitFrom: ValueExpr[] = [inputs];
   if (command) implicitFrom.push(command.command, command.args as ValueExpr, command.env as ValueExpr);
+  if (sensor) implicitFrom.push(sensor.check);
   for (const e of implicitFrom) for (const id of referencedTasks(e)) upstream.add(id);
   for (const src of Object.values(mapping?.sources ?? {})) if (src.kind === 'result') upstream.add(src.taskId);
   upstream.delete(draft.taskId);
@@ -210,6 +216,7 @@ function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string
     branch: draft.branch,
     skipExitCode: draft.kind === 'command' ? ((o.skipExitCode as number | undefined) ?? DEFAULT_SKIP_EXIT_CODE) : undefined,
     command,
+    sensor,
     inputs,
     resultSchema: resultSchemaOf(o.result),
     mapping,

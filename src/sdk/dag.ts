@@ -9,6 +9,7 @@ import type {
   ItemOf,
   MapList,
   MappingOptions,
+  SensorTaskOptions,
   TaskContext,
   TaskDefaults,
   Zipped,
@@ -101,6 +102,14 @@ export class Scope<P> {
     return this.declare(id, 'inline', options, { run: fn as TaskCallables['run'] }, true) as TaskHandle<string[]>;
   }
 
+  /**
+   * A sensor: waits for a file, an object key, another DAG's task, an HTTP check or a time.
+   * While it waits it is `deferred` and holds no executor slot, pool slot or process.
+   */
+  sensor(id: string, options: SensorTaskOptions): TaskHandle<unknown> {
+    return this.declare(id, 'sensor', options, {}, false);
+  }
+
   /** A task group: ids inside are prefixed with `id.`, and `defaultArgs` apply to its tasks. */
   group(id: string, options: { readonly defaultArgs?: TaskDefaults; readonly tooltip?: string }, build: (g: Scope<P>) => void): GroupHandle {
     const groupId = this.fullId(id);
@@ -111,7 +120,7 @@ export class Scope<P> {
 
   private declare(
     id: string,
-    kind: 'command' | 'inline',
+    kind: 'command' | 'inline' | 'sensor',
     options: object,
     callables: TaskCallables,
     branch: boolean,

@@ -117,3 +117,27 @@ export interface MappingOptions<E extends Expand, K> {
   /** Fixed values merged into every item. */
   readonly partial?: Readonly<Record<string, unknown>>;
 }
+
+/** A text field of a sensor may be a ref, e.g. tpl`/data/${ctx.ds}/*.parquet`. */
+type Templated<T> = { readonly [K in keyof T]: T[K] extends string ? T[K] | Ref<string> : T[K] };
+
+/** A built-in sensor check. */
+export type SensorCheckInput =
+  | Templated<{ kind: 'file'; path: string }>
+  | Templated<{ kind: 'object_key'; key: string }>
+  | { readonly kind: 'external_task'; readonly dagId: string; readonly taskId?: string; readonly executionDelta?: Duration; readonly allowedStates?: readonly string[]; readonly failedStates?: readonly string[] }
+  | Templated<{ kind: 'http'; url: string; method?: string; bodyContains?: string }> & { readonly expectStatus?: number | number[]; readonly timeoutMs?: number; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly kind: 'time_delta'; readonly delta: Duration }
+  | { readonly kind: 'date_time'; readonly at: string | number };
+
+export interface SensorTaskOptions extends CommonTaskOptions {
+  readonly check: SensorCheckInput;
+  /** Between two checks (default 60s). */
+  readonly pokeInterval?: Duration;
+  /** Counted from the first check (default 7d). */
+  readonly timeout?: Duration;
+  /** On timeout, end skipped instead of failed. */
+  readonly softFail?: boolean;
+  readonly exponentialBackoff?: boolean;
+  readonly maxWait?: Duration;
+}

@@ -12,7 +12,7 @@ export interface EdgeSink {
 /** What the SDK keeps for each declared task until the spec is built. */
 export interface TaskDraft {
   readonly taskId: string;
-  readonly kind: 'command' | 'inline';
+  readonly kind: 'command' | 'inline' | 'sensor';
   readonly groupId?: string;
   readonly definedAt?: string;
   /** Raw options as the user wrote them. */
