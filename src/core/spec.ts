@@ -145,7 +145,31 @@ export interface TaskSpec {
   readonly doc?: string;
   /** Where the task was defined ("file:line"), for error messages. */
   readonly definedAt?: string;
+  /** Notifiers for this task's events (instead of the DAG's). */
+  readonly notify?: NotifySpec;
+  /** The task must start within this long of its run's start, or a deadline_missed notification fires once. */
+  readonly startWithinMs?: number;
 }
+
+/** Events that can notify someone. */
+export type NotifyEvent = 'task_failed' | 'task_success' | 'task_retry' | 'task_skipped' | 'run_success' | 'run_failed' | 'deadline_missed';
+
+/** A built-in notifier: a JSON webhook, a Slack-compatible incoming webhook, or email over SMTP. */
+export type NotifierSpec =
+  | { readonly kind: 'webhook'; readonly url: string; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly kind: 'slack'; readonly webhookUrl: string; readonly baseUrl?: string }
+  | {
+      readonly kind: 'email';
+      readonly host: string;
+      readonly port: number;
+      readonly from: string;
+      readonly to: string | readonly string[];
+      readonly secure?: boolean;
+      readonly user?: string;
+      readonly password?: string;
+    };
+
+export type NotifySpec = { readonly [K in NotifyEvent]?: readonly NotifierSpec[] };
 
 export interface SensorTaskSpec {
   readonly check: ValueExpr;
@@ -183,6 +207,10 @@ export interface DagSpec {
   readonly paramsDefaults: Readonly<Record<string, unknown>>;
   readonly executor?: string;
   readonly tasks: readonly TaskSpec[];
+  /** Notifiers for run events, and for task events of tasks that name none. */
+  readonly notify?: NotifySpec;
+  /** The run must finish within this long of its logical date (or of when it was queued). */
+  readonly deadline?: { readonly finishWithinMs: number; readonly from: 'logical_date' | 'queued_at' };
   /** Task groups by full id, with their parent group. */
   readonly groups: readonly { readonly groupId: string; readonly parent?: string }[];
 }

@@ -11,6 +11,7 @@ import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 import { RealtimeLoop } from './realtime-loop.js';
+import { notifiersFor, Outbox } from './notifications.js';
 import { recordSchedulerLoop, recordTryFinished, recordTryStarted, setPoolSlots, setTaskInstanceCounts } from '../observability/metrics.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
 import type { DagSpec, Resources } from '../core/spec.js';
@@ -77,6 +78,9 @@ export class Scheduler {
   private readonly dagFiles = new Map<string, string>();
   private readonly pausedDags = new Set<string>();
   private readonly specs = new Map<string, DagSpec>();
+  private readonly outbox: Outbox;
+  /** Deadlines already handled (fired, or found fired in the store). */
+  private readonly deadlinesDone = new Set<string>();
   /** Run time of tries finished in this tick, for duration metrics. */
   private readonly runSeconds = new Map<string, number>();
   private pools = new Map<string, number>();
@@ -94,6 +98,7 @@ export class Scheduler {
   constructor(private readonly o: SchedulerOptions) {
     this.random = o.random ?? Math.random;
     this.log = o.log ?? (() => {});
+    this.outbox = new Outbox(this.log);
     this.loop = new RealtimeLoop(
       { tick: (now) => this.tick(now), nextWakeAt: (now) => this.nextWakeAt(now), hasPendingWork: () => this.inbox.length > 0 },
       (e) => this.log(`scheduler tick failed: ${(e as Error).stack ?? e}`),
@@ -178,9 +183,11 @@ export class Scheduler {
       });
     } catch (e) {
       this.log(`scheduler tick failed, reloading from the store: ${(e as Error).stack ?? e}`);
+      this.outbox.discard();
       this.resetModels();
       return;
     }
+    this.outbox.flush();
     for (const c of cancels) void this.executorOf(c.live.executor).cancel(c.live.key, c.cls, c.reason);
     for (const req of launches) this.launch(req);
     this.recordMetrics(events, started);
@@ -216,6 +223,7 @@ export class Scheduler {
     for (const run of this.runs.values()) {
       const t = run.spec.dagrunTimeoutMs;
       if (t !== undefined && run.row.start_date !== null) at = Math.min(at, run.row.start_date + t);
+      for (const d of this.deadlines(run)) if (!this.deadlinesDone.has(`${run.key}\u0000${d.taskId}`)) at = Math.min(at, d.at);
     }
     return Math.max(at, now);
   }
@@ -392,6 +400,19 @@ export class Scheduler {
         break;
     }
     run.markDownstreamDirty(ti.task.spec.taskId);
+    const event = ({ success: 'task_success', skipped: 'task_skipped', up_for_retry: 'task_retry', failed: 'task_failed' } as const)[r.state];
+    this.outbox.add(notifiersFor(event, run.spec, ti.task.spec), {
+      kind: event,
+      dagId: run.dagId,
+      runId: run.runId,
+      taskId: ti.task.spec.taskId,
+      mapIndex: ti.mapIndex,
+      tryNumber: ev.key.tryNumber,
+      state: r.state,
+      reason: 'reason' in r ? r.reason : undefined,
+      failureClass: 'failureClass' in r ? r.failureClass : undefined,
+      at: ev.at,
+    });
   }
 
   /** A branch's unchosen direct downstream tasks are skipped; trigger rules carry it on. */
@@ -409,6 +430,7 @@ export class Scheduler {
   // ---- timers ----------------------------------------------------------------------------
 
   private async fireTimers(tx: Store, now: number, cancels: { live: LiveTry; cls: FailureClass; reason: string }[]): Promise<void> {
+    await this.fireDeadlines(tx, now);
     for (let ti = this.retryTimers.pop(); ti; ti = this.retryTimers.pop()) {
       if ((ti.nextRetryAt ?? 0) > now) {
         this.retryTimers.push(ti);
@@ -435,6 +457,38 @@ export class Scheduler {
         if (['none', 'scheduled', 'up_for_retry', 'deferred'].includes(ti.state)) {
           await this.setTi(tx, ti, 'skipped', { end_date: now, reason: `the run exceeded its dagrunTimeout of ${formatMs(t)}` });
         }
+      }
+    }
+  }
+
+  /** The deadlines of a run not yet handled: the run's own ('' task) and its tasks' start deadlines. */
+  private *deadlines(run: RunModel): Generator<{ taskId: string; at: number; what: string }> {
+    const d = run.spec.deadline;
+    if (d) {
+      const from = d.from === 'queued_at' ? run.row.queued_at : run.row.logical_date;
+      yield { taskId: '', at: from + d.finishWithinMs, what: `the run did not finish within ${formatMs(d.finishWithinMs)} of its ${d.from === 'queued_at' ? 'queue time' : 'logical date'}` };
+    }
+    if (run.row.start_date === null) return;
+    for (const t of run.tasks.values()) {
+      const ms = t.spec.startWithinMs;
+      if (ms === undefined) continue;
+      const started = [...t.instances.values()].some((ti) => !['none', 'scheduled', 'up_for_retry', 'removed'].includes(ti.state) || ti.tryNumber > 0);
+      if (!started) yield { taskId: t.spec.taskId, at: run.row.start_date + ms, what: `task '${t.spec.taskId}' did not start within ${formatMs(ms)} of the run's start` };
+    }
+  }
+
+  /** Fires each missed deadline once: the store's row is the proof it fired. */
+  private async fireDeadlines(tx: Store, now: number): Promise<void> {
+    for (const run of this.runs.values()) {
+      if (run.row.state !== 'running' && run.row.state !== 'queued') continue;
+      for (const d of this.deadlines(run)) {
+        const key = `${run.key}\u0000${d.taskId}`;
+        if (now < d.at || this.deadlinesDone.has(key)) continue;
+        this.deadlinesDone.add(key);
+        if (!(await tx.recordDeadlineMissed(run.dagId, run.runId, d.taskId, now))) continue;
+        const task = d.taskId ? run.tasks.get(d.taskId)?.spec : undefined;
+        this.log(`deadline missed: ${run.dagId}/${run.runId}: ${d.what}`);
+        this.outbox.add(notifiersFor('deadline_missed', run.spec, task), { kind: 'deadline_missed', dagId: run.dagId, runId: run.runId, taskId: d.taskId || undefined, state: run.row.state, reason: d.what, at: now });
       }
     }
   }
@@ -533,6 +587,9 @@ export class Scheduler {
       const state = failedLeaf || run.timedOut ? 'failed' : 'success';
       if (await tx.setRunState(run.dagId, run.runId, ['running'], { state, end_date: now })) {
         this.log(`run ${run.dagId}/${run.runId} finished: ${state}`);
+        const event = state === 'success' ? 'run_success' : 'run_failed';
+        const reason = run.timedOut ? 'the run exceeded its dagrunTimeout' : failedLeaf ? 'a final task failed' : undefined;
+        this.outbox.add(notifiersFor(event, run.spec), { kind: event, dagId: run.dagId, runId: run.runId, state, reason, at: now });
       }
       this.runs.delete(run.key);
     }

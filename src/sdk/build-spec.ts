@@ -71,6 +71,8 @@ export function buildDagSpec(dagId: string, options: DagOptions<z.ZodType | unde
     paramsSchema: params.schema,
     paramsDefaults: params.defaults,
     executor: options.executor,
+    notify: options.notify,
+    deadline: options.deadline ? { finishWithinMs: parseDuration(options.deadline.finishWithin), from: options.deadline.from ?? 'logical_date' } : undefined,
     tasks: withPriorityWeights(tasks, state.tasks),
     groups: state.groups.map((g) => ({ groupId: g.groupId, parent: g.parent })),
   };
@@ -225,6 +227,8 @@ function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string
     executor: o.executor,
     doc: o.doc as string | undefined,
     definedAt: draft.definedAt,
+    notify: o.notify as TaskSpec['notify'],
+    startWithinMs: durationMs(o.startWithin as Duration | undefined),
   };
 }
 

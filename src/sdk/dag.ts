@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { DagSpec } from '../core/spec.js';
+import type { DagSpec, NotifySpec } from '../core/spec.js';
 import { buildDagSpec, type GroupDraft } from './build-spec.js';
 import type {
   CommandOptions,
@@ -37,6 +37,10 @@ export interface DagOptions<S extends z.ZodType | undefined> {
   readonly params?: S;
   /** The executor for every task of this DAG, unless a task names another. */
   readonly executor?: string;
+  /** Who to tell about run events (run_failed, run_success, deadline_missed) and task events. */
+  readonly notify?: NotifySpec;
+  /** Alert (once) if a run has not finished this long after its logical date (or its queue time). */
+  readonly deadline?: { readonly finishWithin: number | string; readonly from?: 'logical_date' | 'queued_at' };
 }
 
 type ParamsOf<S> = S extends z.ZodType ? z.output<S> : Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { TriggerRule } from '../core/spec.js';
+import type { NotifySpec, TriggerRule } from '../core/spec.js';
 import type { TaskContextData } from '../executors/types.js';
 import type { Ref, UnrefAll } from './refs.js';
 
@@ -38,6 +38,10 @@ export interface CommonTaskOptions extends TaskDefaults {
   /** Upper bound on the number of mapped instances (default 10,000). */
   readonly maxMapLength?: number;
   readonly doc?: string;
+  /** Notifiers for this task's events (task_failed, task_retry, …), instead of the DAG's. */
+  readonly notify?: NotifySpec;
+  /** Alert (once) if the task has not started this long after its run started. */
+  readonly startWithin?: Duration;
 }
 
 /** What a task declares about its result: a zod schema (validated at run time) or just a type. */

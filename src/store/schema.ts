@@ -16,6 +16,7 @@ export interface Database {
   metric: MetricTable;
   scheduler: SchedulerTable;
   backfill: BackfillTable;
+  deadline_alert: DeadlineAlertTable;
 }
 
 export interface DagTable {
@@ -168,4 +169,12 @@ export interface BackfillTable {
   max_active_runs: number;
   reverse: number;
   created_at: number;
+}
+
+export interface DeadlineAlertTable {
+  dag_id: string;
+  run_id: string;
+  /** '' for the run's own deadline. */
+  task_id: string;
+  fired_at: number;
 }

@@ -229,6 +229,16 @@ export class Store {
     return new Map(rows.map((r) => [r.id, r.max_active_runs]));
   }
 
+  /** Records a missed deadline; true only the first time, so its alert fires once. */
+  async recordDeadlineMissed(dagId: string, runId: string, taskId: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .insertInto('deadline_alert')
+      .values({ dag_id: dagId, run_id: runId, task_id: taskId, fired_at: now })
+      .onConflict((oc) => oc.columns(['dag_id', 'run_id', 'task_id']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
   async setNextRunAt(dagId: string, at: number | null): Promise<void> {
     await this.db.updateTable('dag').set({ next_run_at: at }).where('dag_id', '=', dagId).execute();
   }

@@ -4,6 +4,7 @@ import * as m0002 from './0002_api.js';
 import * as m0003 from './0003_backfill.js';
 import * as m0004 from './0004_ml.js';
 import * as m0005 from './0005_ha.js';
+import * as m0006 from './0006_deadlines.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -12,6 +13,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_backfill': m0003,
   '0004_ml': m0004,
   '0005_ha': m0005,
+  '0006_deadlines': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {
