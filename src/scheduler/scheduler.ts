@@ -6,13 +6,15 @@ import type { DagRunRow, Store, TiChange } from '../store/store.js';
 import type { TaskTryTable } from '../store/schema.js';
 import { decideTask } from './dependencies.js';
 import { Heap } from './heap.js';
+import { formatMs } from './format.js';
 import { buildLaunch, neededResults } from './launch.js';
 import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 import { RealtimeLoop } from './realtime-loop.js';
 import { notifiersFor, Outbox } from './notifications.js';
-import { recordSchedulerLoop, recordTryFinished, recordTryStarted, setPoolSlots, setTaskInstanceCounts } from '../observability/metrics.js';
+import { recordTickMetrics } from './tick-metrics.js';
+import { dueDeadlines, nextDeadline } from './deadlines.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
 import type { DagSpec, Resources } from '../core/spec.js';
 import { createDueRuns } from './scheduled-runs.js';
@@ -190,25 +192,8 @@ export class Scheduler {
     this.outbox.flush();
     for (const c of cancels) void this.executorOf(c.live.executor).cancel(c.live.key, c.cls, c.reason);
     for (const req of launches) this.launch(req);
-    this.recordMetrics(events, started);
+    recordTickMetrics(events, this.runSeconds, [...this.live.values()], this.pools, this.counters, started, this.o.defaultExecutor);
     for (const l of this.listeners) l();
-  }
-
-  /** Prometheus figures of this tick, recorded once it has committed. */
-  private recordMetrics(events: readonly ExecutorEvent[], startedNs: bigint): void {
-    for (const ev of events) {
-      if (ev.type === 'started') recordTryStarted(ev.key.dagId, this.o.defaultExecutor);
-      else if (ev.type === 'finished') {
-        const key = tryKeyString(ev.key);
-        recordTryFinished(ev.key.dagId, ev.key.taskId, ev.outcome, ev.failureClass, this.runSeconds.get(key));
-        this.runSeconds.delete(key);
-      }
-    }
-    let running = 0;
-    for (const l of this.live.values()) if (l.startedAt !== null) running += 1;
-    setTaskInstanceCounts(this.live.size - running, running);
-    setPoolSlots([...this.pools].map(([name, slots]) => ({ name, slots, used: this.counters.poolSlots.get(name) ?? 0 })));
-    recordSchedulerLoop(Number(process.hrtime.bigint() - startedNs) / 1e9);
   }
 
   /** The earliest time a timer needs the next tick. */
@@ -223,7 +208,7 @@ export class Scheduler {
     for (const run of this.runs.values()) {
       const t = run.spec.dagrunTimeoutMs;
       if (t !== undefined && run.row.start_date !== null) at = Math.min(at, run.row.start_date + t);
-      for (const d of this.deadlines(run)) if (!this.deadlinesDone.has(`${run.key}\u0000${d.taskId}`)) at = Math.min(at, d.at);
+      at = Math.min(at, nextDeadline(run, this.deadlinesDone));
     }
     return Math.max(at, now);
   }
@@ -461,30 +446,10 @@ export class Scheduler {
     }
   }
 
-  /** The deadlines of a run not yet handled: the run's own ('' task) and its tasks' start deadlines. */
-  private *deadlines(run: RunModel): Generator<{ taskId: string; at: number; what: string }> {
-    const d = run.spec.deadline;
-    if (d) {
-      const from = d.from === 'queued_at' ? run.row.queued_at : run.row.logical_date;
-      yield { taskId: '', at: from + d.finishWithinMs, what: `the run did not finish within ${formatMs(d.finishWithinMs)} of its ${d.from === 'queued_at' ? 'queue time' : 'logical date'}` };
-    }
-    if (run.row.start_date === null) return;
-    for (const t of run.tasks.values()) {
-      const ms = t.spec.startWithinMs;
-      if (ms === undefined) continue;
-      const started = [...t.instances.values()].some((ti) => !['none', 'scheduled', 'up_for_retry', 'removed'].includes(ti.state) || ti.tryNumber > 0);
-      if (!started) yield { taskId: t.spec.taskId, at: run.row.start_date + ms, what: `task '${t.spec.taskId}' did not start within ${formatMs(ms)} of the run's start` };
-    }
-  }
-
   /** Fires each missed deadline once: the store's row is the proof it fired. */
   private async fireDeadlines(tx: Store, now: number): Promise<void> {
     for (const run of this.runs.values()) {
-      if (run.row.state !== 'running' && run.row.state !== 'queued') continue;
-      for (const d of this.deadlines(run)) {
-        const key = `${run.key}\u0000${d.taskId}`;
-        if (now < d.at || this.deadlinesDone.has(key)) continue;
-        this.deadlinesDone.add(key);
+      for (const d of dueDeadlines(run, now, this.deadlinesDone)) {
         if (!(await tx.recordDeadlineMissed(run.dagId, run.runId, d.taskId, now))) continue;
         const task = d.taskId ? run.tasks.get(d.taskId)?.spec : undefined;
         this.log(`deadline missed: ${run.dagId}/${run.runId}: ${d.what}`);
@@ -786,10 +751,5 @@ function lostEvent(key: TryKey, now: number, reason: string): Finished {
   return { type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'lost', reason };
 }
 
-function formatMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
+
 
