@@ -3,6 +3,7 @@ import { authModeFromEnv, ensureAdmin, startApi } from '../../api/index.js';
 import { openRuntime } from '../../app/runtime.js';
 import { type GlobalOptions, configFrom } from '../context.js';
 import { UsageError } from '../format.js';
+import { serveWebAssets } from '../../web-static.js';
 
 interface ApiServerOptions {
   readonly port?: string;
@@ -35,7 +36,7 @@ export function registerApiServerCommand(program: Command, globals: () => Global
       const rt = await openRuntime(configFrom(globals()));
       try {
         if (auth === 'password') await ensureAdmin(rt.store, say);
-        const { server, url } = await startApi(rt, { port, host: o.host, auth, log: say });
+        const { server, url } = await startApi(rt, { port, host: o.host, auth, log: say, web: serveWebAssets() });
         say(`trainyard api-server up: ${url}/api/v1 (auth: ${auth}), database ${rt.database.description}`);
         if (auth === 'none') say('authentication is off: anyone on this machine can act as an admin');
         let stopping = false;

@@ -9,6 +9,7 @@ import { parseConf } from '../format.js';
 import { waitForRun } from '../wait.js';
 import { type ApiServer, authModeFromEnv, ensureAdmin, startApi } from '../../api/index.js';
 import { serveWebAssets } from '../../web-static.js';
+import { startMetricsServer } from '../../observability/metrics.js';
 import { parsePort } from './api-server.js';
 
 interface ServeOptions {
@@ -41,11 +42,13 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
   const rt = await openRuntime(config);
   let services: SchedulerServices | undefined;
   let api: ApiServer | undefined;
+  let metricsServer: { close(): Promise<void> } | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       say(`${signal}: stopping; running tasks get ${config.shutdownGraceMs / 1000}s to finish`);
       await api?.close();
+      await metricsServer?.close();
       await services?.stop(config.shutdownGraceMs);
       await rt.close();
       say('stopped; all state is saved');
@@ -59,6 +62,13 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
     const line = describeEvent(e);
     if (line) say(line);
   });
+  // A scheduler without the API exposes its metrics on a port of its own when asked.
+  const metricsPort = process.env.TRAINYARD_METRICS_PORT;
+  if (!o.api && metricsPort) {
+    const m = await startMetricsServer(parsePort(metricsPort) ?? 9090);
+    metricsServer = m;
+    say(`metrics: ${m.url}`);
+  }
   if (o.api) {
     const auth = o.auth === false ? 'none' : authModeFromEnv();
     if (auth === 'password') await ensureAdmin(rt.store, say);
