@@ -14,6 +14,7 @@ export {
   type ResourcesInput,
   type Duration,
 } from './sdk/options.js';
+export { assets } from './sdk/schedule-option.js';
 export { z } from 'zod';
 export type { DagSpec, TaskSpec, TriggerRule } from './core/spec.js';
 export type { TaskState, RunState } from './core/states.js';

@@ -91,7 +91,7 @@ export const GraphTask = responseSchema(
   'GraphTask',
   z.object({
     task_id: z.string(),
-    kind: z.enum(['command', 'inline']),
+    kind: z.enum(['command', 'inline', 'sensor']),
     upstream: z.array(z.string()),
     trigger_rule: z.enum(TRIGGER_RULES as [string, ...string[]]),
     mapped: z.boolean(),

@@ -16,6 +16,7 @@ import { authRoutes } from './routes/auth.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dagRoutes } from './routes/dags.js';
 import { poolRoutes } from './routes/pools.js';
+import { assetRoutes } from './routes/assets.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { taskInstanceRoutes } from './routes/task-instances.js';
@@ -52,7 +53,7 @@ export interface ApiServer {
 
 /** Every route, in matching order. */
 export function allRoutes(openApi: () => object): AnyRoute[] {
-  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...runRoutes, ...taskInstanceRoutes, ...poolRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes];
+  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...runRoutes, ...taskInstanceRoutes, ...poolRoutes, ...assetRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes];
 }
 
 /** Throws when no-auth mode would be reachable from other machines. */

@@ -6,6 +6,7 @@
 import { fromWallClock, parseCron, validateTimeZone } from './cron.js';
 import { DagValidationError, TrainyardError } from './errors.js';
 import type { ScheduleSpec } from './spec.js';
+import { validateAssetExpr } from './assets.js';
 
 export interface ScheduleOptions {
   readonly dagId?: string;
@@ -67,6 +68,12 @@ function validateScheduleSpec(
   switch (schedule?.kind) {
     case 'none':
       return schedule;
+    case 'assets':
+      try {
+        return { kind: 'assets', expr: validateAssetExpr(schedule.expr) };
+      } catch (e) {
+        return rethrow('schedule', e);
+      }
     case 'cron': {
       let timezone = 'UTC';
       try {

@@ -56,6 +56,8 @@ interface Boundaries {
 function boundariesOf(schedule: ScheduleSpec, startDate: number | undefined): Boundaries | null {
   switch (schedule.kind) {
     case 'none':
+    case 'assets':
+      // Runs of these come from triggers or asset events, not from time.
       return null;
     case 'cron': {
       const cron = parseCron(schedule.expression);
@@ -138,7 +140,7 @@ export function* intervalsBetween(
   opts: IntervalRangeOptions = {},
 ): Generator<DataInterval, void, undefined> {
   const b = boundariesOf(schedule, opts.startDate);
-  if (!b || schedule.kind === 'none') return;
+  if (!b || schedule.kind === 'none' || schedule.kind === 'assets') return;
   const lower = Math.max(fromMs, opts.startDate ?? -Infinity);
   const upper = Math.min(toMs, opts.endDate ?? Infinity);
   if (!(lower <= upper)) return;
@@ -174,7 +176,7 @@ export function* intervalsBetween(
  * for an interval schedule [runAfter − every, runAfter); for `none`, [runAfter, runAfter].
  */
 export function manualDataInterval(schedule: ScheduleSpec, runAfter: number): DataInterval {
-  if (schedule.kind === 'none') return { start: runAfter, end: runAfter };
+  if (schedule.kind === 'none' || schedule.kind === 'assets') return { start: runAfter, end: runAfter };
   if (schedule.kind === 'interval') {
     boundariesOf(schedule, undefined);
     return { start: runAfter - schedule.everyMs, end: runAfter };

@@ -1,3 +1,4 @@
+import type { AssetExpr } from './assets.js';
 /**
  * The serialisable DAG specification. The SDK builds it from user code, the DAG-file
  * processor stores it (with a version hash), and the scheduler runs from it alone.
@@ -149,6 +150,8 @@ export interface TaskSpec {
   readonly notify?: NotifySpec;
   /** The task must start within this long of its run's start, or a deadline_missed notification fires once. */
   readonly startWithinMs?: number;
+  /** Asset URIs this task updates; an event is recorded for each when it succeeds. */
+  readonly outlets?: readonly string[];
 }
 
 /** Events that can notify someone. */
@@ -184,6 +187,7 @@ export interface SensorTaskSpec {
 
 export type ScheduleSpec =
   | { readonly kind: 'none' }
+  | { readonly kind: 'assets'; readonly expr: AssetExpr }
   | { readonly kind: 'cron'; readonly expression: string; readonly timezone: string }
   | { readonly kind: 'interval'; readonly everyMs: number };
 

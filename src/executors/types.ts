@@ -42,6 +42,8 @@ export interface TaskContextData {
   readonly artifactsDir: string;
   readonly runArtifactsDir: string;
   readonly checkpointDir: string;
+  /** For a run triggered by asset events: those events. */
+  readonly triggeringAssetEvents?: readonly unknown[];
 }
 
 interface LaunchBase {

@@ -42,7 +42,7 @@ export async function backfill(store: Store, req: BackfillRequest, now: number):
   const dag = await store.getDag(req.dagId);
   if (!dag) throw new TrainyardError('DAG_NOT_FOUND', `no DAG '${req.dagId}'; see \`trainyard dags list\``);
   const spec = (await store.getSpec(req.dagId, dag.latest_version))!;
-  if (spec.schedule.kind === 'none') throw new TrainyardError('INVALID_BACKFILL', `DAG '${req.dagId}' has no schedule, so it has no intervals to backfill; trigger runs instead`);
+  if (spec.schedule.kind === 'none' || spec.schedule.kind === 'assets') throw new TrainyardError('INVALID_BACKFILL', `DAG '${req.dagId}' has no schedule, so it has no intervals to backfill; trigger runs instead`);
   const params = validateConf(spec, req.conf ?? {});
   const existing = new Map((await store.runsBetween(req.dagId, req.from, req.to)).map((r) => [r.logical_date, r]));
   const plan: BackfillPlanItem[] = [];

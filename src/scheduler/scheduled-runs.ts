@@ -36,7 +36,8 @@ export async function createDueRuns(store: Store, specOf: (dagId: string, hash: 
   let created = 0;
   for (const dag of await store.listDags()) {
     if (dag.is_paused || created >= budget) continue;
-    if ((JSON.parse(dag.schedule) as DagSpec['schedule']).kind === 'none') continue;
+    const kind = (JSON.parse(dag.schedule) as DagSpec['schedule']).kind;
+    if (kind === 'none' || kind === 'assets') continue;
     const spec = await specOf(dag.dag_id, dag.latest_version);
     if (!spec) continue;
     const opts = { startDate: toMs(spec.startDate), endDate: toMs(spec.endDate), catchup: spec.catchup, now };

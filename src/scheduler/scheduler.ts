@@ -18,6 +18,7 @@ import { dueDeadlines, nextDeadline } from './deadlines.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
 import type { DagSpec, Resources } from '../core/spec.js';
 import { createDueRuns } from './scheduled-runs.js';
+import { createAssetRuns } from './asset-runs.js';
 
 /** Scheduled runs created per sync: a long catch-up proceeds in slices, so other DAGs keep moving. */
 const SCHEDULED_RUNS_PER_SYNC = 1_000;
@@ -223,7 +224,10 @@ export class Scheduler {
       this.lastHeartbeat = now;
       await store.heartbeat(this.o.schedulerId, os.hostname(), process.pid, now);
     }
-    if (this.o.createScheduledRuns !== false) await createDueRuns(store, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+    if (this.o.createScheduledRuns !== false) {
+      await createDueRuns(store, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+      await createAssetRuns(store, (d, h) => this.specOf(d, h), now);
+    }
     const dead = (await store.deadSchedulers(now - (this.o.staleSchedulerMs ?? 30_000))).filter((id) => id !== this.o.schedulerId);
     const claimed = await store.claimRuns(this.o.schedulerId, dead, RUNS_CLAIMED_PER_SYNC);
     const [running, queued, pools, dags] = await Promise.all([
@@ -371,6 +375,12 @@ export class Scheduler {
         if (ti.task.mapped) run.results.delete(ti.task.spec.taskId);
         else run.results.set(ti.task.spec.taskId, r.result);
         if (r.follow) await this.skipUnfollowed(tx, run, ti.task, r.follow, now);
+        // Outlets: the assets this task updated, recorded only on success.
+        const outlets = ti.task.spec.outlets ?? [];
+        if (outlets.length) {
+          await tx.insertAssetEvents(outlets.map((uri) => ({ uri, source: `${run.dagId}/${run.runId}/${ti.task.spec.taskId}`, extra: { map_index: ti.mapIndex, try_number: ev.key.tryNumber }, at: ev.at })));
+          this.forceSync = true;
+        }
         break;
       case 'skipped':
         await this.setTi(tx, ti, 'skipped', { ...common, reason: r.reason });

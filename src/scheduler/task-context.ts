@@ -30,6 +30,7 @@ export function taskContextData(
     artifactsDir: layout.artifactsDir(key),
     runArtifactsDir: layout.runArtifactsDir(key.dagId, key.runId),
     checkpointDir: layout.checkpointDir(key),
+    ...(run.triggered_by ? { triggeringAssetEvents: JSON.parse(run.triggered_by) as unknown[] } : {}),
   };
 }
 
@@ -76,5 +77,6 @@ export function contractEnv(c: TaskContextData, resultPath: string, resume: bool
     TRAINYARD_RUN_ARTIFACTS_DIR: c.runArtifactsDir,
     TRAINYARD_CHECKPOINT_DIR: c.checkpointDir,
     ...(resume ? { TRAINYARD_RESUME: '1' } : {}),
+    ...(c.triggeringAssetEvents ? { TRAINYARD_TRIGGERING_ASSET_EVENTS: JSON.stringify(c.triggeringAssetEvents) } : {}),
   };
 }

@@ -16,6 +16,7 @@ import {
 } from '../core/spec.js';
 import { validateDagSpec } from '../core/validate.js';
 import { validateSchedule } from '../core/schedule-validate.js';
+import { validateAssetUri } from '../core/assets.js';
 import { referencedTasks } from '../core/values.js';
 import { parseSchedule } from './schedule-option.js';
 import { type SensorOptionsInput, validateSensorOptions } from '../sensors/options.js';
@@ -228,6 +229,7 @@ function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string
     doc: o.doc as string | undefined,
     definedAt: draft.definedAt,
     notify: o.notify as TaskSpec['notify'],
+    outlets: (o.outlets as string[] | undefined)?.map((u, i) => validateAssetUri(u, `task '${draft.taskId}': outlets[${i}]`)),
     startWithinMs: durationMs(o.startWithin as Duration | undefined),
   };
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { DagSpec, NotifySpec } from '../core/spec.js';
+import type { AssetExpr } from '../core/assets.js';
 import { buildDagSpec, type GroupDraft } from './build-spec.js';
 import type {
   CommandOptions,
@@ -23,8 +24,11 @@ export interface DagOptions<S extends z.ZodType | undefined> {
   readonly description?: string;
   readonly docs?: string;
   readonly tags?: readonly string[];
-  /** "none"/null for manual runs, a cron expression, a preset such as "@daily", or an interval such as "6h". */
-  readonly schedule?: string | null;
+  /**
+   * "none"/null for manual runs, a cron expression, a preset such as "@daily", an interval
+   * such as "6h", or assets: `assets.any(uri, …)` / `assets.all(uri, …)`.
+   */
+  readonly schedule?: string | AssetExpr | null;
   readonly timezone?: string;
   readonly startDate?: Date | string;
   readonly endDate?: Date | string;

@@ -42,6 +42,8 @@ export interface CommonTaskOptions extends TaskDefaults {
   readonly notify?: NotifySpec;
   /** Alert (once) if the task has not started this long after its run started. */
   readonly startWithin?: Duration;
+  /** Asset URIs this task updates: when it succeeds, an event is recorded for each. */
+  readonly outlets?: readonly string[];
 }
 
 /** What a task declares about its result: a zod schema (validated at run time) or just a type. */

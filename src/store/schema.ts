@@ -17,6 +17,7 @@ export interface Database {
   scheduler: SchedulerTable;
   backfill: BackfillTable;
   deadline_alert: DeadlineAlertTable;
+  asset_event: AssetEventTable;
 }
 
 export interface DagTable {
@@ -32,6 +33,8 @@ export interface DagTable {
   schedule: string;
   next_run_at: number | null;
   updated_at: number;
+  /** Asset events up to this time have been used by this DAG's asset schedule. */
+  asset_cursor?: number | null;
 }
 
 export interface DagVersionTable {
@@ -48,7 +51,7 @@ export interface ImportErrorTable {
   updated_at: number;
 }
 
-export type RunType = 'manual' | 'scheduled' | 'backfill';
+export type RunType = 'manual' | 'scheduled' | 'backfill' | 'asset_triggered';
 
 export interface DagRunTable {
   dag_id: string;
@@ -73,6 +76,8 @@ export interface DagRunTable {
   backfill_id?: string | null;
   /** The scheduler working on this run. */
   claimed_by?: string | null;
+  /** JSON list of the asset events that triggered this run. */
+  triggered_by?: string | null;
 }
 
 export interface TaskInstanceTable {
@@ -177,4 +182,14 @@ export interface DeadlineAlertTable {
   /** '' for the run's own deadline. */
   task_id: string;
   fired_at: number;
+}
+
+export interface AssetEventTable {
+  id: string;
+  uri: string;
+  /** "dag_id/run_id/task_id" for an outlet, or "api:<user>" for a posted event. */
+  source: string;
+  /** JSON object. */
+  extra: string;
+  created_at: number;
 }

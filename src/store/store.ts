@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import { TrainyardError } from '../core/errors.js';
 import type { DagSpec } from '../core/spec.js';
@@ -237,6 +238,25 @@ export class Store {
       .onConflict((oc) => oc.columns(['dag_id', 'run_id', 'task_id']).doNothing())
       .executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  // ---- assets -----------------------------------------------------------------------------
+
+  async insertAssetEvents(rows: readonly { uri: string; source: string; extra: Record<string, unknown>; at: number }[]): Promise<void> {
+    if (!rows.length) return;
+    await this.db
+      .insertInto('asset_event')
+      .values(rows.map((r) => ({ id: crypto.randomUUID(), uri: r.uri, source: r.source, extra: JSON.stringify(r.extra), created_at: r.at })))
+      .execute();
+  }
+
+  /** Events for these URIs after `since`, oldest first. */
+  assetEventsSince(uris: readonly string[], since: number) {
+    return this.db.selectFrom('asset_event').selectAll().where('uri', 'in', uris).where('created_at', '>', since).orderBy('created_at').execute();
+  }
+
+  async setAssetCursor(dagId: string, at: number): Promise<void> {
+    await this.db.updateTable('dag').set({ asset_cursor: at }).where('dag_id', '=', dagId).execute();
   }
 
   async setNextRunAt(dagId: string, at: number | null): Promise<void> {

@@ -5,6 +5,7 @@ import * as m0003 from './0003_backfill.js';
 import * as m0004 from './0004_ml.js';
 import * as m0005 from './0005_ha.js';
 import * as m0006 from './0006_deadlines.js';
+import * as m0007 from './0007_assets.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -14,6 +15,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_ml': m0004,
   '0005_ha': m0005,
   '0006_deadlines': m0006,
+  '0007_assets': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {
