@@ -42,7 +42,7 @@ export function invalid(message: string, details: readonly ErrorDetail[]): ApiEr
 function statusOf(code: string): ContentfulStatusCode {
   if (code.endsWith('_NOT_FOUND')) return 404;
   if (code.endsWith('_EXISTS') || code === 'ILLEGAL_TRANSITION') return 409;
-  if (code.startsWith('INVALID_')) return 400;
+  if (code.startsWith('INVALID_') || code === 'BACKFILL_TOO_LARGE') return 400;
   if (code === 'DB_LOCKED') return 503;
   return 500;
 }

@@ -17,6 +17,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { dagRoutes } from './routes/dags.js';
 import { poolRoutes } from './routes/pools.js';
 import { assetRoutes } from './routes/assets.js';
+import { backfillRoutes } from './routes/backfills.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { taskInstanceRoutes } from './routes/task-instances.js';
@@ -53,7 +54,7 @@ export interface ApiServer {
 
 /** Every route, in matching order. */
 export function allRoutes(openApi: () => object): AnyRoute[] {
-  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...runRoutes, ...taskInstanceRoutes, ...poolRoutes, ...assetRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes];
+  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...runRoutes, ...backfillRoutes, ...taskInstanceRoutes, ...poolRoutes, ...assetRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes];
 }
 
 /** Throws when no-auth mode would be reachable from other machines. */

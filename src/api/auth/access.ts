@@ -41,6 +41,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/logs': 'viewer',
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/logs/stream': 'viewer',
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/metrics': 'viewer',
+  // backfills
+  'POST /dags/{dag_id}/backfills': 'op',
   // assets
   'POST /assets/events': 'op',
   // pools
