@@ -28,3 +28,7 @@ bash scripts/helm.sh >/dev/null
 
 # python3-venv for the local SMTP test server (aiosmtpd in a cached venv).
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+
+# A real Kubernetes control plane (kube-apiserver, kube-scheduler, etcd, KWOK), built once
+# from the Go module registry and cached; the Kubernetes tests start it.
+bash scripts/cluster/build.sh >/dev/null

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/test-deps.sh
 npm run build --silent
+# Type-check everything, tests included (the build covers src/ only).
+npx tsc -p tsconfig.json --noEmit
 
 mkdir -p test-artifacts
 status=0

@@ -30,6 +30,14 @@ export interface TrainyardConfig {
   readonly shutdownGraceMs: number;
   /** A scheduler silent this long is dead; others take over its runs. */
   readonly schedulerStaleMs: number;
+  /** The executor of tasks that name none: local or kubernetes. */
+  readonly executor: 'local' | 'kubernetes';
+  /** Kubernetes: the namespace of task pods, and a kubeconfig (default: the usual chain, or in-cluster). */
+  readonly k8sNamespace: string;
+  readonly kubeconfig?: string;
+  readonly k8sDefaultImage?: string;
+  /** An OOM-killed task is retried with memory × 1.5, up to this many MiB. */
+  readonly oomMemoryCapMb: number;
 }
 
 interface Setting {
@@ -67,6 +75,19 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'gpus', env: 'TRAINYARD_GPUS', parse: nonNegativeInt('gpus'), describe: 'GPUs for the local executor (default: nvidia-smi -L)' },
   { key: 'shutdownGraceMs', env: 'TRAINYARD_SHUTDOWN_GRACE', parse: duration, describe: 'time running tasks get to finish on shutdown (default 60s)' },
   { key: 'schedulerStaleMs', env: 'TRAINYARD_SCHEDULER_STALE', parse: duration, describe: 'heartbeat age after which a scheduler counts as dead (default 30s)' },
+  {
+    key: 'executor',
+    env: 'TRAINYARD_EXECUTOR',
+    parse: (raw) => {
+      if (raw !== 'local' && raw !== 'kubernetes') throw new Error("must be 'local' or 'kubernetes'");
+      return raw;
+    },
+    describe: 'default executor: local or kubernetes (default local)',
+  },
+  { key: 'k8sNamespace', env: 'TRAINYARD_K8S_NAMESPACE', parse: text, describe: 'namespace of task pods (default default)' },
+  { key: 'kubeconfig', env: 'TRAINYARD_KUBECONFIG', parse: text, describe: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)' },
+  { key: 'k8sDefaultImage', env: 'TRAINYARD_K8S_DEFAULT_IMAGE', parse: text, describe: 'image of command tasks that name none' },
+  { key: 'oomMemoryCapMb', env: 'TRAINYARD_OOM_MEMORY_CAP_MB', parse: positiveInt('OOM memory cap'), describe: 'largest memory, in MiB, an OOM retry may ask for (default 65536)' },
 ];
 
 /** Builds the config from defaults, then environment variables, then explicit overrides. */
@@ -96,6 +117,9 @@ export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS
     dagScanIntervalMs: 1_000,
     shutdownGraceMs: 60_000,
     schedulerStaleMs: 30_000,
+    executor: 'local',
+    k8sNamespace: 'default',
+    oomMemoryCapMb: 65_536,
     ...fromEnv,
     ...defined,
     home,

@@ -19,7 +19,7 @@ describe('db clean', () => {
     const now = 200 * DAY;
     const mk = async (runId: string, state: 'success' | 'failed' | 'running', endedDaysAgo: number | null) => {
       await t.store.createRun({ dag_id: 'old', run_id: runId, state, run_type: 'manual', version_hash: hash, conf: '{}', params: '{}', logical_date: 0, data_interval_start: 0, data_interval_end: 0, queued_at: 0, start_date: 0, end_date: endedDaysAgo === null ? null : now - endedDaysAgo * DAY, change_seq: 0, note: null });
-      await t.store.insertTaskInstances([{ dag_id: 'old', run_id: runId, task_id: 't', map_index: -1, state: 'success', pool: 'default_pool', updated_at: 0 }]);
+      await t.store.insertTaskInstances([{ dag_id: 'old', run_id: runId, task_id: 't', map_index: -1, state: 'success', pool: 'default_pool', updated_at: 0, try_number: 1, budget_tries: 0, free_retries: 0, priority_weight: 1, pool_slots: 1 }]);
       await t.store.insertMetrics([{ dag_id: 'old', run_id: runId, task_id: 't', map_index: -1, try_number: 1, name: 'loss', step: 1, value: 0.5, at: 0 }]);
       const dir = path.join(t.home, 'logs', 'dag_id=old', `run_id=${runId}`);
       fs.mkdirSync(dir, { recursive: true });

@@ -382,4 +382,25 @@ describe('scheduler on a fake clock', () => {
     await succeed('b');
     expect(await h.runState('markme', runId)).toBe('success');
   });
+
+  it('retries an OOM-killed try with 1.5x the memory, up to the cap', async () => {
+    await setup({ oomMemoryCapMb: 2500 });
+    const d = dag('oom', { defaultArgs: { retries: 3, retryDelay: 0 } });
+    d.command('train', { command: 'true', resources: { memory: '1Gi' } });
+    await registerDag(h.store, d);
+    const runId = await h.trigger('oom');
+    await h.tick();
+    const memories: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [l] = ex.live('train');
+      memories.push(l.resources.memoryMb);
+      ex.finish(l, h.now, { outcome: 'failed', failureClass: 'oom_killed' });
+      await h.tick();
+      await h.tick();
+    }
+    expect(memories).toEqual([1024, 1536, 2304]);
+    expect(ex.live('train')[0].resources.memoryMb).toBe(2500);
+    const ti = await h.store.getTaskInstance({ dagId: 'oom', runId, taskId: 'train', mapIndex: -1 });
+    expect(JSON.parse(ti!.resource_overrides!)).toEqual({ memoryMb: 2500 });
+  });
 });

@@ -4,8 +4,9 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { chain, ctx, dag, item, param, resultType, tpl, z, zip } from '../src/index.js';
+import type { DagSpec, TaskSpec } from '../src/core/spec.js';
 
-const task = (d: { toSpec(): { tasks: readonly { taskId: string }[] } }, id: string) => d.toSpec().tasks.find((t) => t.taskId === id)!;
+const task = (d: { toSpec(): DagSpec }, id: string): TaskSpec => d.toSpec().tasks.find((t) => t.taskId === id)!;
 
 describe('authoring SDK', () => {
   it('builds implicit edges from refs and explicit ones from after/chain', () => {

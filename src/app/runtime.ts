@@ -53,10 +53,16 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
   const workerPool = new WorkerPool({ size: rt.config.workerPoolSize });
   const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool });
   const executors: Record<string, Executor> = { local, sensor: new SensorExecutor({ store: rt.store }) };
+  const c = rt.config;
+  if (c.executor === 'kubernetes' || c.kubeconfig) {
+    const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
+    executors.kubernetes = new KubernetesExecutor({ kubeconfigPath: c.kubeconfig, namespace: c.k8sNamespace, defaultImage: c.k8sDefaultImage });
+  }
   const scheduler = new Scheduler({
     store: rt.store,
     executors,
-    defaultExecutor: 'local',
+    defaultExecutor: rt.config.executor,
+    oomMemoryCapMb: rt.config.oomMemoryCapMb,
     layout: rt.layout,
     parallelism: rt.config.parallelism,
     killGraceMs: rt.config.killGraceMs,

@@ -9,3 +9,4 @@ export { detectGpuIds, parseNvidiaSmiList } from './local/gpus.js';
 export { resultTooLargeMessage } from './local/result-file.js';
 export { WorkerPool, type WorkerPoolOptions, type WorkerJob, type WorkerJobHooks, type WorkerOutcome, type WorkerTask } from './worker/pool.js';
 export { TryLogWriter, parseTelemetryLine, METRIC_PREFIX, PARAMS_PREFIX, type LogStream, type ParsedTelemetryLine } from './log-writer.js';
+export * from './kubernetes/index.js';

@@ -51,6 +51,8 @@ export interface SchedulerOptions {
   readonly createScheduledRuns?: boolean;
   /** A scheduler whose heartbeat is older than this is dead; its runs are taken over (default 30 s). */
   readonly staleSchedulerMs?: number;
+  /** An OOM-killed try is retried with memory × 1.5, up to this many MiB (default 65536). */
+  readonly oomMemoryCapMb?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -385,11 +387,24 @@ export class Scheduler {
       case 'skipped':
         await this.setTi(tx, ti, 'skipped', { ...common, reason: r.reason });
         break;
-      case 'up_for_retry':
+      case 'up_for_retry': {
         ti.nextRetryAt = r.nextRetryAt;
-        await this.setTi(tx, ti, 'up_for_retry', { ...common, next_retry_at: r.nextRetryAt, failure_class: r.failureClass, reason: r.reason });
+        let reason = r.reason;
+        if (r.failureClass === 'oom_killed') {
+          const memoryMb = oomRetryMemory(ti, this.o.oomMemoryCapMb ?? 65_536);
+          ti.resourceOverrides = { ...(ti.resourceOverrides ?? {}), memoryMb };
+          reason = `${reason} The retry asks for ${memoryMb} MiB of memory.`;
+        }
+        await this.setTi(tx, ti, 'up_for_retry', {
+          ...common,
+          next_retry_at: r.nextRetryAt,
+          failure_class: r.failureClass,
+          reason,
+          resource_overrides: ti.resourceOverrides ? JSON.stringify(ti.resourceOverrides) : null,
+        });
         this.retryTimers.push(ti);
         break;
+      }
       case 'failed':
         await this.setTi(tx, ti, 'failed', { ...common, failure_class: r.failureClass, reason: r.reason });
         break;
@@ -751,6 +766,12 @@ export class Scheduler {
   get activeRunCount(): number {
     return this.runs.size;
   }
+}
+
+/** Memory for the retry of an OOM-killed try: 1.5 × what it had, up to the cap. */
+export function oomRetryMemory(ti: TiModel, capMb: number): number {
+  const had = Number(ti.resourceOverrides?.memoryMb ?? ti.task.spec.resources.memoryMb) || 256;
+  return Math.min(capMb, Math.ceil(had * 1.5));
 }
 
 function allInstances(run: RunModel): TiModel[] {
