@@ -180,7 +180,15 @@ function ResultView({ dagId, runId, taskId, mapIndex }: { dagId: string; runId: 
 
 function Metrics({ dagId, runId, taskId, mapIndex, tr }: { dagId: string; runId: string; taskId: string; mapIndex: number; tr: Try }) {
   const live = LIVE_TRY.has(tr.state);
-  const m = useQuery(`metrics ${dagId} ${runId} ${taskId} ${mapIndex} ${tr.try_number} ${tr.state}`, () => api.metrics(dagId, runId, taskId, mapIndex, tr.try_number), {
+  // Once the try ends, read its metrics once more a moment later: the last points and the
+  // state change can reach the page in either order.
+  const [settled, setSettled] = useState(false);
+  useEffect(() => {
+    if (live) return;
+    const t = setTimeout(() => setSettled(true), 1500);
+    return () => clearTimeout(t);
+  }, [live]);
+  const m = useQuery(`metrics ${dagId} ${runId} ${taskId} ${mapIndex} ${tr.try_number} ${tr.state} ${settled}`, () => api.metrics(dagId, runId, taskId, mapIndex, tr.try_number), {
     live: live ? { dagId, runId } : undefined,
     active: () => live,
   });
