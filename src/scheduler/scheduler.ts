@@ -5,7 +5,7 @@ import { type AnyLaunch, type Executor, type ExecutorEvent, type LaunchRequest, 
 import type { DagRunRow, Store, TiChange } from '../store/store.js';
 import type { TaskTryTable } from '../store/schema.js';
 import { decideTask } from './dependencies.js';
-import { Heap } from './heap.js';
+import { Heap } from '../util/heap.js';
 import { formatMs } from './format.js';
 import { buildLaunch, neededResults } from './launch.js';
 import { resolveTry } from './outcome.js';

@@ -15,7 +15,7 @@
  */
 import type { Store } from '../store/store.js';
 import { realClock, MAX_TIMER_MS, type SensorClock } from './clock.js';
-import { MinHeap } from './heap.js';
+import { Heap } from '../util/heap.js';
 import { formatDurationMs, MIN_POKE_INTERVAL_MS, nextPokeDelay, sensorTimedOut, type SensorOptions } from './options.js';
 import type { ArtifactExistence, SensorCheck, SensorContext, SensorResult } from './types.js';
 
@@ -119,7 +119,8 @@ export class SensorRunner {
   private readonly maxInFlight: number;
   private readonly tickMs: number;
   private readonly entries = new Map<string, Entry>();
-  private readonly heap = new MinHeap<Due>();
+  // Earliest first; equal times keep insertion order.
+  private readonly heap = new Heap<Due>((x, y) => x.at < y.at || (x.at === y.at && x.seq < y.seq));
   private ready: Entry[] = [];
   private readyHead = 0;
   private seq = 0;
