@@ -7,6 +7,9 @@ import { assertValidConfigEnv } from '../config-validate.js';
 export interface GlobalOptions {
   readonly home?: string;
   readonly dags?: string;
+  /** A server to act on through its API, instead of the local store. */
+  readonly server?: string;
+  readonly token?: string;
 }
 
 export function configFrom(o: GlobalOptions): TrainyardConfig {

@@ -15,6 +15,8 @@ const program = new Command('trainyard')
   .description('Trainyard: ML training pipelines as TypeScript DAGs')
   .option('--home <dir>', 'state directory (env TRAINYARD_HOME, default ./.trainyard)')
   .option('--dags <dir>', 'DAG folder (env TRAINYARD_DAGS_FOLDER, default ./dags)')
+  .option('--server <url>', 'act on a remote server through its API (env TRAINYARD_SERVER): trigger, pause, clear, mark')
+  .option('--token <token>', 'API token for --server (env TRAINYARD_TOKEN)')
   .showHelpAfterError()
   .exitOverride();
 

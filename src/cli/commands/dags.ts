@@ -10,6 +10,7 @@ import { parseConf, printJson, printTable, isoOrNull, UsageError } from '../form
 import { backfill, BACKFILL_CONFIRM_ABOVE, type Reprocess } from '../../scheduler/backfill.js';
 import { RunProgress } from '../progress.js';
 import { waitForRun } from '../wait.js';
+import { callApi, remoteOf } from '../remote.js';
 
 type Opts = GlobalOptions & { json?: boolean; conf?: string; runId?: string };
 
@@ -82,13 +83,20 @@ export function registerDagCommands(program: Command, globals: () => GlobalOptio
     .option('--conf <json>', 'params for this run, as a JSON object')
     .option('--run-id <id>', 'run id (default manual__<time>)')
     .option('--json', 'machine-readable output')
-    .action((dagId: string, o: Opts) =>
-      withRuntime(globals(), async (rt) => {
+    .action(async (dagId: string, o: Opts) => {
+      const remote = remoteOf(globals());
+      if (remote) {
+        const run = await callApi<{ run_id: string; state: string }>(remote, 'POST', `/dags/${encodeURIComponent(dagId)}/runs`, { conf: parseConf(o.conf), ...(o.runId ? { run_id: o.runId } : {}) });
+        if (o.json) printJson({ dag_id: dagId, run_id: run.run_id, state: run.state });
+        else process.stdout.write(`queued run ${run.run_id} of ${dagId} on ${remote.url}\n`);
+        return;
+      }
+      return withRuntime(globals(), async (rt) => {
         const { runId } = await triggerRun(rt.store, dagId, { conf: parseConf(o.conf), runId: o.runId }, Date.now());
         if (o.json) printJson({ dag_id: dagId, run_id: runId, state: 'queued' });
         else process.stdout.write(`queued run ${runId} of ${dagId}\n`);
-      }),
-    );
+      });
+    });
 
   for (const [name, paused] of [
     ['pause', true],
@@ -98,12 +106,16 @@ export function registerDagCommands(program: Command, globals: () => GlobalOptio
       .command(name)
       .argument('<dag_id>')
       .description(paused ? 'stop starting new runs of a DAG' : 'start runs of a DAG again')
-      .action((dagId: string) =>
-        withRuntime(globals(), async (rt) => {
-          if (!(await rt.store.setPaused(dagId, paused, Date.now()))) throw new TrainyardError('DAG_NOT_FOUND', `no DAG '${dagId}'; see \`trainyard dags list\``);
-          process.stdout.write(`${dagId} ${paused ? 'paused' : 'unpaused'}\n`);
-        }),
-      );
+      .action(async (dagId: string) => {
+        const remote = remoteOf(globals());
+        if (remote) await callApi(remote, 'PATCH', `/dags/${encodeURIComponent(dagId)}`, { is_paused: paused });
+        else {
+          await withRuntime(globals(), async (rt) => {
+            if (!(await rt.store.setPaused(dagId, paused, Date.now()))) throw new TrainyardError('DAG_NOT_FOUND', `no DAG '${dagId}'; see \`trainyard dags list\``);
+          });
+        }
+        process.stdout.write(`${dagId} ${paused ? 'paused' : 'unpaused'}\n`);
+      });
   }
 
   dags

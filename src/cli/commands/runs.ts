@@ -3,6 +3,7 @@ import type { RunState } from '../../core/states.js';
 import { markRun } from '../../scheduler/operations.js';
 import { type GlobalOptions, withRuntime } from '../context.js';
 import { isoOrNull, printJson, printTable, UsageError } from '../format.js';
+import { callApi, remoteOf } from '../remote.js';
 
 export function registerRunCommands(program: Command, globals: () => GlobalOptions): void {
   const runs = program.command('runs').description('DAG runs');
@@ -35,11 +36,11 @@ export function registerRunCommands(program: Command, globals: () => GlobalOptio
     .argument('<run_id>')
     .argument('<state>', 'success or failed')
     .description('mark a run success or failed; its unfinished tasks end with it')
-    .action((dagId: string, runId: string, state: string) =>
-      withRuntime(globals(), async (rt) => {
-        if (state !== 'success' && state !== 'failed') throw new UsageError(`state must be success or failed, not '${state}'`);
-        await markRun(rt.store, dagId, runId, state, Date.now());
-        process.stdout.write(`run ${runId} marked ${state}\n`);
-      }),
-    );
+    .action(async (dagId: string, runId: string, state: string) => {
+      if (state !== 'success' && state !== 'failed') throw new UsageError(`state must be success or failed, not '${state}'`);
+      const remote = remoteOf(globals());
+      if (remote) await callApi(remote, 'PATCH', `/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`, { state });
+      else await withRuntime(globals(), (rt) => markRun(rt.store, dagId, runId, state, Date.now()));
+      process.stdout.write(`run ${runId} marked ${state}\n`);
+    });
 }

@@ -6,6 +6,7 @@ import { clearTasks, markTask } from '../../scheduler/operations.js';
 import type { Store } from '../../store/store.js';
 import { type GlobalOptions, withRuntime } from '../context.js';
 import { isoOrNull, printJson, printTable, UsageError } from '../format.js';
+import { callApi, remoteOf } from '../remote.js';
 
 export function registerTaskCommands(program: Command, globals: () => GlobalOptions): void {
   const tasks = program.command('tasks').description('task instances of a run: list, logs, clear, mark');
@@ -67,12 +68,17 @@ export function registerTaskCommands(program: Command, globals: () => GlobalOpti
     .option('--downstream', 'also clear everything downstream')
     .option('--only-failed', 'only tasks that failed')
     .description('run task instances again')
-    .action((dagId: string, runId: string, taskIds: string[], o: { downstream?: boolean; onlyFailed?: boolean }) =>
-      withRuntime(globals(), async (rt) => {
-        const cleared = await clearTasks(rt.store, dagId, runId, taskIds, o, Date.now());
-        process.stdout.write(cleared.length ? `cleared ${cleared.join(', ')}\n` : 'nothing to clear\n');
-      }),
-    );
+    .action(async (dagId: string, runId: string, taskIds: string[], o: { downstream?: boolean; onlyFailed?: boolean }) => {
+      const remote = remoteOf(globals());
+      const cleared = remote
+        ? ((await callApi<{ cleared: string[] }>(remote, 'POST', `/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}/clear`, {
+            ...(taskIds.length ? { task_ids: taskIds } : {}),
+            downstream: o.downstream === true,
+            only_failed: o.onlyFailed === true,
+          })).cleared ?? [])
+        : await withRuntime(globals(), (rt) => clearTasks(rt.store, dagId, runId, taskIds, o, Date.now()));
+      process.stdout.write(cleared.length ? `cleared ${cleared.join(', ')}\n` : 'nothing to clear\n');
+    });
 
   tasks
     .command('mark')
@@ -81,13 +87,20 @@ export function registerTaskCommands(program: Command, globals: () => GlobalOpti
     .argument('<task_id>')
     .argument('<state>', 'success or failed')
     .option('--map-index <n>', 'one instance of a mapped task')
-    .action((dagId: string, runId: string, taskId: string, state: string, o: { mapIndex?: string }) =>
-      withRuntime(globals(), async (rt) => {
-        if (state !== 'success' && state !== 'failed') throw new UsageError(`state must be success or failed, not '${state}'`);
+    .action(async (dagId: string, runId: string, taskId: string, state: string, o: { mapIndex?: string }) => {
+      if (state !== 'success' && state !== 'failed') throw new UsageError(`state must be success or failed, not '${state}'`);
+      const remote = remoteOf(globals());
+      if (remote) {
+        const path = `/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}/taskInstances/${encodeURIComponent(taskId)}/${o.mapIndex ?? -1}`;
+        await callApi(remote, 'PATCH', path, { state });
+        process.stdout.write(`marked ${taskId} ${state}\n`);
+        return;
+      }
+      await withRuntime(globals(), async (rt) => {
         const n = await markTask(rt.store, { dagId, runId, taskId, mapIndex: o.mapIndex === undefined ? undefined : Number(o.mapIndex) }, state, Date.now());
         process.stdout.write(`marked ${n} instance(s) ${state}\n`);
-      }),
-    );
+      });
+    });
 }
 
 /** Prints a log file; with a try to follow, keeps printing new lines until that try ends. */
