@@ -9,6 +9,7 @@ export class RunProgress {
   private readonly seen = new Map<string, string>();
   private drawnLines = 0;
   private busy = false;
+  private lastAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -17,9 +18,12 @@ export class RunProgress {
     private readonly out: NodeJS.WriteStream = process.stdout,
   ) {}
 
-  async update(): Promise<void> {
-    if (this.busy) return;
+  /** Re-reads the run at most twice a second (`force` for the final picture). */
+  async update(force = false): Promise<void> {
+    const now = Date.now();
+    if (this.busy || (!force && now - this.lastAt < 500)) return;
     this.busy = true;
+    this.lastAt = now;
     try {
       const rows = await this.store.listTaskInstances(this.dagId, this.runId);
       if (this.out.isTTY) this.draw(rows);

@@ -28,7 +28,12 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   const vc = valueContext(context0, (id) => run.results.get(id));
   const context = { ...context0, inputs: resolveInputs(spec.inputs, vc) };
   const workDir = s.layout.tryWorkDir(key);
-  for (const dir of [workDir, context.artifactsDir, context.runArtifactsDir, context.checkpointDir]) fs.mkdirSync(dir, { recursive: true });
+  // The run's shared directory is made once per run; the try's own ones for each try.
+  if (!run.sharedDirMade) {
+    fs.mkdirSync(context.runArtifactsDir, { recursive: true });
+    run.sharedDirMade = true;
+  }
+  for (const dir of [workDir, context.artifactsDir, context.checkpointDir]) fs.mkdirSync(dir, { recursive: true });
   const resultPath = path.join(workDir, 'result.json');
   const base = {
     key,

@@ -142,7 +142,7 @@ async function testDag(dagId: string, o: Opts, g: GlobalOptions): Promise<void> 
       services.scheduler.notify();
       const progress = new RunProgress(rt.store, dagId, runId, o.json ? process.stderr : process.stdout);
       const state = await waitForRun(rt.store, services.scheduler, dagId, runId, () => progress.update());
-      await progress.update();
+      await progress.update(true);
       const tis = await rt.store.listTaskInstances(dagId, runId);
       if (o.json) {
         printJson({
