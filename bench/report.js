@@ -36,10 +36,10 @@ for (const [id, s] of Object.entries(scenarios)) {
     const sys = k === 'airflow' ? 'Airflow' : `Trainyard (${k.slice('trainyard_'.length)})`;
     const reps = (v) => `${fmt(med(v))}${spread(v)}`;
     if (id === 'S1') {
-      row(id, sys, 'hop median, ms', reps(x.hop_median_ms), k === 'airflow' ? '' : '≤ 5 (issue 2: ≤ 20)', s);
+      row(id, sys, 'hop median, ms', reps(x.hop_median_ms), k === 'airflow' ? '' : '≤ 5 (foundation target: ≤ 20)', s);
       row(id, sys, 'hop p95, ms', reps(x.hop_p95_ms), '', s);
     } else if (id.startsWith('S2')) {
-      row(id, sys, 'tasks/s', reps(x.tasks_per_s), id === 'S2-1K-P4' ? '≥ 150 (issue 2)' : '', s);
+      row(id, sys, 'tasks/s', reps(x.tasks_per_s), id === 'S2-1K-P4' ? '≥ 150 (foundation target)' : '', s);
       if (x.raw_spawn_per_s) row(id, sys, 'raw spawn /s (same run)', reps(x.raw_spawn_per_s), '', s);
       if (x.fraction_of_raw_spawn) row(id, sys, 'fraction of raw spawn', reps(x.fraction_of_raw_spawn), id === 'S2-10K' ? '≥ 0.5' : '', s);
     } else if (id === 'S3') {

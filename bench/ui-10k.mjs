@@ -17,7 +17,7 @@
  * bytes the browser received (CDP Network.loadingFinished encodedDataLength: headers and
  * compressed bodies), split into assets and API calls. Prints JSON on stdout.
  *
- * Targets (issue 4): interactive < 1,500 ms and < 500 KB received, for the run page and grid.
+ * Targets (UI target): interactive < 1,500 ms and < 500 KB received, for the run page and grid.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

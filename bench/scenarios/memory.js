@@ -1,5 +1,5 @@
 /**
- * MEM (issue 2's figures): resident memory of `trainyard standalone`, idle and during a
+ * MEM (the foundation's figures): resident memory of `trainyard standalone`, idle and during a
  * 1,000-task run (1,000 mapped `true` tasks at parallelism 4). The standalone process is
  * sampled from /proc every 250 ms (VmRSS); its children (the DAG-file processor, workers and
  * the running tasks) are summed separately. Idle: the 5 s after the DAG folder is loaded and
@@ -83,7 +83,7 @@ async function rep(ty, n, idleMs) {
 
 export default {
   id: 'MEM',
-  title: 'standalone resident memory: idle, and during a 1,000-task run (issue 2)',
+  title: 'standalone resident memory: idle, and during a 1,000-task run (foundation target)',
   async run(ctx) {
     const n = ctx.quick ? 200 : 1000;
     const out = { tasks: n, parallelism: 4 };

@@ -2,7 +2,7 @@
  * S2: N mapped `true` tasks at parallelism 8 (N = 1,000 and 10,000): tasks/s end to end
  * (the run's start to its end, from dag_run), beside the raw spawn rate of /bin/true through
  * the same spawn path (lib/spawn-rate.js), measured right before each Trainyard rep.
- * Also issue 2's figure: 1,000 at parallelism 4.
+ * Also the foundation's figure: 1,000 at parallelism 4.
  */
 import { rawSpawnRate } from '../lib/spawn-rate.js';
 import { mappedShape } from '../lib/trainyard.js';
