@@ -17,6 +17,7 @@
  *   policy.
  * - adopt() takes back pods after a restart; reap() deletes pods of runs that no longer exist.
  */
+import { EventHub } from '../event-hub.js';
 import { readFile } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
@@ -159,7 +160,7 @@ export class KubernetesExecutor implements Executor {
   readonly id: string;
   private readonly o: KubernetesExecutorOptions;
   private readonly now: () => number;
-  private readonly listeners: ((e: ExecutorEvent) => void)[] = [];
+  private readonly events = new EventHub();
   private readonly byKey = new Map<string, PodTry>();
   private readonly byPod = new Map<string, PodTry>();
   private readonly finishedKeys = new Set<string>();
@@ -215,19 +216,11 @@ export class KubernetesExecutor implements Executor {
   }
 
   onEvent(listener: (event: ExecutorEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   private emit(event: ExecutorEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.events.emit(event);
   }
 
   hasCapacity(resources: Resources): boolean {

@@ -1,3 +1,4 @@
+import { EventHub } from '../event-hub.js';
 import { defaultMasker } from '../../observability/mask.js';
 /**
  * The local executor: each try is one subprocess on this machine (or, for inline
@@ -116,7 +117,7 @@ export class LocalExecutor implements Executor {
   private readonly killGraceMs: number;
   private readonly now: () => number;
   private readonly baseEnv: Readonly<Record<string, string>>;
-  private readonly listeners: ((e: ExecutorEvent) => void)[] = [];
+  private readonly events = new EventHub();
   private readonly live = new Map<string, LiveTry>();
   private readonly queue: LiveTry[] = [];
   private readonly finishedKeys = new Set<string>();
@@ -139,20 +140,11 @@ export class LocalExecutor implements Executor {
   }
 
   onEvent(listener: (event: ExecutorEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   private emit(event: ExecutorEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        // A failing listener must not break the executor or the other listeners.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.events.emit(event);
   }
 
   hasCapacity(resources: Resources): boolean {

@@ -1,3 +1,4 @@
+import { EventHub } from '../event-hub.js';
 import os from 'node:os';
 import type { FailureClass } from '../../core/failure.js';
 import { SensorRunner, type SensorRunnerOptions } from '../../sensors/runner.js';
@@ -20,7 +21,7 @@ import {
  */
 export class SensorExecutor implements Executor {
   readonly name = 'sensor';
-  private readonly listeners: ((e: ExecutorEvent) => void)[] = [];
+  private readonly events = new EventHub();
   private readonly keys = new Map<string, TryKey>();
   private readonly runner: SensorRunner;
   private readonly lastDetail = new Map<string, string>();
@@ -73,7 +74,7 @@ export class SensorExecutor implements Executor {
   }
 
   onEvent(listener: (event: ExecutorEvent) => void): void {
-    this.listeners.push(listener);
+    this.events.on(listener);
   }
 
   capacity(): ExecutorCapacity {
@@ -96,7 +97,7 @@ export class SensorExecutor implements Executor {
     this.emit({ type: 'finished', key, at, outcome: how.outcome, exitCode: null, signal: null, failureClass: how.failureClass, reason: how.reason, result: how.result });
   }
 
-  private emit(e: ExecutorEvent): void {
-    for (const l of this.listeners) l(e);
+  private emit(event: ExecutorEvent): void {
+    this.events.emit(event);
   }
 }
