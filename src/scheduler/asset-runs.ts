@@ -1,6 +1,6 @@
 import { assetsSatisfied, assetUris } from '../core/assets.js';
 import type { DagSpec } from '../core/spec.js';
-import type { Store } from '../store/store.js';
+import type { DagRow, Store } from '../store/store.js';
 import { scheduledRunRow } from './scheduled-runs.js';
 
 /**
@@ -8,9 +8,9 @@ import { scheduledRunRow } from './scheduled-runs.js';
  * asset events since its last asset-triggered run. The run records the events that
  * triggered it. With `all`, events wait until every asset has one.
  */
-export async function createAssetRuns(store: Store, specOf: (dagId: string, hash: string) => Promise<DagSpec | undefined>, now: number): Promise<number> {
+export async function createAssetRuns(store: Store, dags: readonly DagRow[], specOf: (dagId: string, hash: string) => Promise<DagSpec | undefined>, now: number): Promise<number> {
   let created = 0;
-  for (const dag of await store.listDags()) {
+  for (const dag of dags) {
     if (dag.is_paused) continue;
     const schedule = JSON.parse(dag.schedule) as DagSpec['schedule'];
     if (schedule.kind !== 'assets') continue;

@@ -2,7 +2,7 @@ import { isDue, nextDataInterval, nextRunAt } from '../core/schedule.js';
 import type { DagSpec } from '../core/spec.js';
 import type { Insertable } from 'kysely';
 import type { DagRunTable } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { DagRow, Store } from '../store/store.js';
 
 const toMs = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
@@ -32,9 +32,15 @@ export function scheduledRunRow(spec: DagSpec, versionHash: string, interval: { 
  * `budget` runs in all per call (a long catch-up continues on the next call), and records
  * each DAG's next run time.
  */
-export async function createDueRuns(store: Store, specOf: (dagId: string, hash: string) => Promise<DagSpec | undefined>, now: number, budget: number): Promise<number> {
+export async function createDueRuns(
+  store: Store,
+  dags: readonly DagRow[],
+  specOf: (dagId: string, hash: string) => Promise<DagSpec | undefined>,
+  now: number,
+  budget: number,
+): Promise<number> {
   let created = 0;
-  for (const dag of await store.listDags()) {
+  for (const dag of dags) {
     if (dag.is_paused || created >= budget) continue;
     const kind = (JSON.parse(dag.schedule) as DagSpec['schedule']).kind;
     if (kind === 'none' || kind === 'assets') continue;

@@ -226,17 +226,19 @@ export class Scheduler {
       this.lastHeartbeat = now;
       await store.heartbeat(this.o.schedulerId, os.hostname(), process.pid, now);
     }
+    // One read of the DAG list per sync serves run creation and the paused set.
+    const dags = await store.listDags({ includeInactive: true });
     if (this.o.createScheduledRuns !== false) {
-      await createDueRuns(store, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
-      await createAssetRuns(store, (d, h) => this.specOf(d, h), now);
+      const activeDags = dags.filter((d) => d.is_active === 1);
+      await createDueRuns(store, activeDags, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+      await createAssetRuns(store, activeDags, (d, h) => this.specOf(d, h), now);
     }
     const dead = (await store.deadSchedulers(now - (this.o.staleSchedulerMs ?? 30_000))).filter((id) => id !== this.o.schedulerId);
     const claimed = await store.claimRuns(this.o.schedulerId, dead, RUNS_CLAIMED_PER_SYNC);
-    const [running, queued, pools, dags] = await Promise.all([
+    const [running, queued, pools] = await Promise.all([
       store.runningRuns(this.o.schedulerId),
       store.nextQueuedRuns(QUEUED_RUNS_LOADED_PER_DAG, this.o.schedulerId),
       store.listPools(),
-      store.listDags({ includeInactive: true }),
     ]);
     this.pools = new Map(pools.map((p) => [p.name, p.slots]));
     this.pausedDags.clear();
