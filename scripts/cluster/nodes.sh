@@ -53,6 +53,13 @@ done
 [[ -f "$KUBECONFIG_FILE" ]] || die "no cluster in $STATE_DIR; run up.sh first"
 [[ -x "$CLUSTER_BIN_DIR/kubectl" ]] || die "kubectl missing; run build.sh"
 
+# Test files register nodes at the same time: one nodes.sh at a time per cluster, so the
+# check below for nodes that already exist is not raced.
+exec 7>"$STATE_DIR/.nodes.lock"
+if command -v flock >/dev/null; then
+  flock -w 300 7 || die "another nodes.sh has held $STATE_DIR/.nodes.lock for 5 minutes"
+fi
+
 if [[ "$clear" == 1 ]]; then
   log "deleting existing fake nodes"
   kctl delete nodes -l type=kwok --wait=false >/dev/null

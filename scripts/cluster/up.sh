@@ -47,7 +47,7 @@ all_up() {
 mkdir -p "$RUN_DIR"
 exec 8>"$STATE_DIR/.up.lock"
 if command -v flock >/dev/null; then
-  flock 8
+  flock -w 900 8 || die "another up.sh has held $STATE_DIR/.up.lock for 15 minutes"
 fi
 
 if all_up && [[ -f "$KUBECONFIG_FILE" ]]; then

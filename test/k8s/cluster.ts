@@ -50,11 +50,9 @@ export function ensureCluster(stateDir?: string, env: NodeJS.ProcessEnv = {}): P
   const make = async (): Promise<TestCluster> => {
     const args = stateDir ? [stateDir] : [];
     const opts = { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: 45 * 60_000 };
-    // Test files run in parallel: one up.sh at a time on the shared cluster (flock, when there is one).
-    const lock = join(process.env.TMPDIR ?? '/tmp', 'trainyard-cluster.lock');
-    const { stdout } = stateDir
-      ? await run(join(CLUSTER_SCRIPTS, 'up.sh'), args, opts)
-      : await run('sh', ['-c', 'if command -v flock >/dev/null; then exec flock "$0" "$@"; else shift; exec "$@"; fi', lock, join(CLUSTER_SCRIPTS, 'up.sh')], opts);
+    // Test files run in parallel; up.sh holds its own lock, so one of them starts the cluster
+    // and the others wait and reuse it.
+    const { stdout } = await run(join(CLUSTER_SCRIPTS, 'up.sh'), args, opts);
     const kubeconfig = stdout.trim().split('\n').pop()!;
     await run(join(CLUSTER_SCRIPTS, 'nodes.sh'), args, opts);
     const kc = new KubeConfig();
