@@ -2,13 +2,14 @@
 /**
  * Load benchmark of the REST API's list endpoints (not a test).
  *
- *   node bench/api-load.mjs [--clients 50] [--duration 30] [--runs 200] [--mapped 2000]
+ *   node bench/api-load.mjs [--clients 50] [--duration 30] [--runs 200] [--mapped 2000] [--sse 10]
  *
  * Seeds a SQLite store in a temporary home (50 DAGs, runs, one run with a large mapped
  * task), starts the API server in a child process on 127.0.0.1, then runs N concurrent
  * clients (keep-alive, bearer token) for the duration, each hitting the list endpoints in
- * turn. Prints JSON: requests, throughput, errors, and latency percentiles overall and per
- * endpoint, and the server's CPU time per request (which, unlike latency, does not depend on
+ * turn, while --sse clients follow GET /api/v1/events (the live UI's one stream per tab). Prints
+ * JSON: requests, throughput, errors, and latency percentiles overall and per endpoint, the
+ * event feed's store reads (one per poll, however many streams), and the server's CPU time per request (which, unlike latency, does not depend on
  * how busy the machine is). BENCH_CPU_PROF=<dir> writes a CPU profile of the server there.
  */
 import { fork } from 'node:child_process';
@@ -83,12 +84,40 @@ async function serve(home) {
     if (m === 'start') cpu = process.cpuUsage();
     if (m === 'stop') {
       const used = process.cpuUsage(cpu);
-      process.send({ cpu_ms: (used.user + used.system) / 1000 });
+      process.send({ cpu_ms: (used.user + used.system) / 1000, feed: server.events.stats() });
       await server.close();
       await rt.close();
       process.exit(0);
     }
   });
+}
+
+/** `n` clients following the event stream, each counting what it receives. */
+async function openStreams(url, headers, n) {
+  const conns = [];
+  for (let i = 0; i < n; i++) {
+    const c = { broken: false, closing: false, req: undefined };
+    await new Promise((resolve, reject) => {
+      c.req = http.get(`${url}/api/v1/events`, { headers: { ...headers, accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`GET /api/v1/events answered ${res.statusCode}`));
+        res.resume();
+        res.on('error', () => (c.broken = true));
+        res.on('end', () => (c.broken = !c.closing));
+        resolve();
+      });
+      c.req.on('error', reject);
+    });
+    conns.push(c);
+  }
+  return {
+    close() {
+      for (const c of conns) {
+        c.closing = true;
+        c.req.destroy();
+      }
+      return { streams: n, broken: conns.filter((c) => c.broken).length };
+    },
+  };
 }
 
 function percentile(sorted, p) {
@@ -114,6 +143,8 @@ async function main() {
       dag_runs: '/api/v1/dags/dag_07/runs?state=queued',
       task_instances: '/api/v1/dags/dag_00/runs/run_0/taskInstances?limit=100&offset=500',
       task_instances_failed: '/api/v1/dags/dag_00/runs/run_0/taskInstances?state=failed&limit=50',
+      grid: '/api/v1/dags/dag_00/grid?limit=25',
+      import_errors: '/api/v1/importErrors',
       pools: '/api/v1/pools',
     };
     const names = Object.keys(endpoints);
@@ -134,6 +165,7 @@ async function main() {
       });
     // Warm up: one round of each.
     for (const n of names) await get(endpoints[n]);
+    const streams = await openStreams(url, headers, arg('sse', 10));
     child.send('start');
     const started = performance.now();
     const deadline = started + durationS * 1000;
@@ -158,9 +190,10 @@ async function main() {
     );
     const elapsed = (performance.now() - started) / 1000;
     agent.destroy();
+    const sse = streams.close();
     const serverCpu = new Promise((r) => child.once('message', r));
     child.send('stop');
-    const { cpu_ms } = await serverCpu;
+    const { cpu_ms, feed } = await serverCpu;
     await new Promise((r) => child.once('exit', r));
     const all = names.flatMap((n) => latencies[n]).sort((a, b) => a - b);
     const stats = (xs) => ({ requests: xs.length, p50_ms: percentile(xs, 50), p90_ms: percentile(xs, 90), p99_ms: percentile(xs, 99), max_ms: percentile(xs, 100) });
@@ -177,6 +210,8 @@ async function main() {
       server_cpu_ms_per_request: Math.round((cpu_ms / Math.max(1, all.length)) * 1000) / 1000,
       load_average_1m: Math.round(os.loadavg()[0] * 100) / 100,
       error_samples: errorSamples,
+      // The event feed: its store reads (polls) do not grow with the number of streams.
+      sse: { ...sse, feed_polls: feed.polls, feed_polls_per_s: Math.round((feed.polls / elapsed) * 10) / 10 },
       latency: stats(all),
       endpoints: Object.fromEntries(names.map((n) => [n, { path: endpoints[n], ...stats(latencies[n].sort((a, b) => a - b)) }])),
     };

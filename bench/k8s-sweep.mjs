@@ -38,10 +38,11 @@ function opt(name, fallback) {
   return typeof fallback === 'boolean' ? true : typeof fallback === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
 }
 
+// Ports below Linux's ephemeral range (32768 and up), so an outgoing connection never holds one.
 const PRIVATE_ENV = {
   TRAINYARD_APISERVER_PORT: '17443',
-  TRAINYARD_ETCD_CLIENT_PORT: '34790',
-  TRAINYARD_ETCD_PEER_PORT: '34800',
+  TRAINYARD_ETCD_CLIENT_PORT: '25790',
+  TRAINYARD_ETCD_PEER_PORT: '25800',
   TRAINYARD_SCHEDULER_PORT: '21659',
   TRAINYARD_KWOK_PORT: '21647',
   TRAINYARD_UP_TIMEOUT: '300',

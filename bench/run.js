@@ -7,7 +7,9 @@
  *                     [--repo DIR] [--out FILE] [--list]
  *
  * Postgres: set TRAINYARD_BENCH_PG_URL=postgres://… and the Trainyard scenarios run on it too
- * (a fresh database per rep, created and dropped through that URL).
+ * (a fresh database per rep, created and dropped through that URL). The opt-in scenarios
+ * PG-S2, HA-1-2-3 and PG-STMT measure Postgres itself (against SQLite, with 1–3 schedulers,
+ * per statement) and need that URL.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function usage() {
   return `usage: node bench/run.js [options]
-  --only IDS          comma-separated scenario ids (default: all); --list shows them
+  --only IDS          comma-separated scenario ids (default: all but the opt-in PROFILE ones,
+                      PG-S2, HA-1-2-3, PG-STMT); --list shows them
   --reps N            repetitions per scenario (default 5; S3 runs once unless --reps-s3)
   --quick             small sizes and 2 reps, to check that everything works
   --airflow           also run the Apache Airflow peer (bench/peers/airflow/setup.sh first) for S1 and S2-1k

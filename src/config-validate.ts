@@ -5,6 +5,7 @@
  */
 import { SETTINGS, type TrainyardConfig } from './config.js';
 import { TrainyardError } from './core/errors.js';
+import { LOG_LEVEL_ENV, LOG_LEVELS } from './observability/levels.js';
 
 export interface SettingCheck {
   /** The config key (`parallelism`), or a name for settings read outside config.ts. */
@@ -31,6 +32,7 @@ const ALLOWED: Record<string, string> = {
   TRAINYARD_DAG_SCAN_INTERVAL: DURATION,
   TRAINYARD_GPUS: 'a whole number ≥ 0',
   TRAINYARD_SHUTDOWN_GRACE: DURATION,
+  [LOG_LEVEL_ENV]: LOG_LEVELS.join(', '),
 };
 
 const oneOf =
@@ -52,7 +54,6 @@ export const EXTRA_SETTINGS: readonly SettingCheck[] = [
   { key: 'port', env: 'TRAINYARD_PORT', allowed: 'a port number, 0–65535', parse: port },
   { key: 'host', env: 'TRAINYARD_HOST', allowed: 'an address to bind, e.g. 127.0.0.1 or 0.0.0.0', parse: (r) => r },
   { key: 'auth', env: 'TRAINYARD_AUTH', allowed: 'password, none', parse: oneOf(['password', 'none']) },
-  { key: 'logLevel', env: 'TRAINYARD_LOG_LEVEL', allowed: 'trace, debug, info, warn, error, fatal, silent', parse: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) },
   { key: 'metricsPort', env: 'TRAINYARD_METRICS_PORT', allowed: 'a port number, 0–65535', parse: port },
   { key: 'secretsFile', env: 'TRAINYARD_SECRETS_FILE', allowed: 'a path to a JSON or .env file', parse: (r) => r },
   { key: 's3Endpoint', env: 'TRAINYARD_S3_ENDPOINT', allowed: 'an http:// or https:// URL', parse: (r) => {

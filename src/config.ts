@@ -1,6 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { TrainyardError } from './core/errors.js';
 import { parseDuration } from './core/retry.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, parseLogLevel, type LogLevel } from './observability/levels.js';
+import { type PriceTable, parsePriceTable } from './ml/cost.js';
 
 /** Every setting, with the environment variable that sets it. */
 export interface TrainyardConfig {
@@ -36,8 +39,14 @@ export interface TrainyardConfig {
   readonly k8sNamespace: string;
   readonly kubeconfig?: string;
   readonly k8sDefaultImage?: string;
+  /** Kubernetes machine presets by name (pod layers, see docs/kubernetes.md); triggers may pick one per task. */
+  readonly k8sMachines?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** An OOM-killed task is retried with memory × 1.5, up to this many MiB. */
   readonly oomMemoryCapMb: number;
+  /** Level of the server processes' JSON logs. */
+  readonly logLevel: LogLevel;
+  /** Prices per CPU-, memory- and GPU-hour; cost reports show money when set. */
+  readonly prices?: PriceTable;
 }
 
 interface Setting {
@@ -87,8 +96,28 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'k8sNamespace', env: 'TRAINYARD_K8S_NAMESPACE', parse: text, describe: 'namespace of task pods (default default)' },
   { key: 'kubeconfig', env: 'TRAINYARD_KUBECONFIG', parse: text, describe: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster)' },
   { key: 'k8sDefaultImage', env: 'TRAINYARD_K8S_DEFAULT_IMAGE', parse: text, describe: 'image of command tasks that name none' },
+  { key: 'k8sMachines', env: 'TRAINYARD_K8S_MACHINES', parse: (raw) => parseMachines(raw, (f) => fs.readFileSync(f, 'utf8')), describe: 'Kubernetes machine presets: a JSON object of pod layers by name, or a JSON file' },
   { key: 'oomMemoryCapMb', env: 'TRAINYARD_OOM_MEMORY_CAP_MB', parse: positiveInt('OOM memory cap'), describe: 'largest memory, in MiB, an OOM retry may ask for (default 65536)' },
+  { key: 'logLevel', env: LOG_LEVEL_ENV, parse: parseLogLevel, describe: `level of the server processes' JSON logs: ${LOG_LEVELS.join(', ')} (default ${DEFAULT_LOG_LEVEL})` },
+  { key: 'prices', env: 'TRAINYARD_PRICES', parse: (raw) => parsePriceTable(raw, (f) => fs.readFileSync(f, 'utf8')), describe: 'price table for cost reports: JSON or a JSON file (default: none, hours only)' },
 ];
+
+/** Machine presets from JSON text, or from the JSON file it names: an object of objects. */
+export function parseMachines(raw: string, readFile: (path: string) => string): Record<string, Record<string, unknown>> {
+  const text = raw.trim().startsWith('{') ? raw : readFile(raw);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON (${(e as Error).message}); give an object such as {"gpu-a100-1x": {"resources": {"limits": {"nvidia.com/gpu": "1"}}}}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(value)) throw new Error('must be a JSON object of machine presets by name');
+  for (const [name, preset] of Object.entries(value)) {
+    if (!isObject(preset)) throw new Error(`machine preset '${name}' must be an object (a pod layer: resources, nodeSelector, tolerations…)`);
+  }
+  return value as Record<string, Record<string, unknown>>;
+}
 
 /** Builds the config from defaults, then environment variables, then explicit overrides. */
 export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
@@ -120,6 +149,7 @@ export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS
     executor: 'local',
     k8sNamespace: 'default',
     oomMemoryCapMb: 65_536,
+    logLevel: DEFAULT_LOG_LEVEL,
     ...fromEnv,
     ...defined,
     home,

@@ -36,6 +36,15 @@ describe('the example pipeline through the CLI', () => {
     expect(best.trials).toBe(6);
     expect(best.valAccuracy).toBe(Math.max(...accs));
     expect(best.valAccuracy).toBeGreaterThan(0.85);
+    // registered in the model registry, with the best trial as its lineage; the first version
+    // has no production to beat, so the gate promotes it
+    const reg = out.tasks.find((t) => t.task_id === 'register_model')!.result as { name: string; version: number; aliases: string[]; metrics: Record<string, number> };
+    expect(reg).toMatchObject({ name: 'digits-classifier', version: 1 });
+    expect(reg.aliases).toContain('production');
+    expect(reg.metrics.val_accuracy).toBe(best.valAccuracy);
+    const shown = await cli(['--home', home, 'models', 'show', 'digits-classifier', '--json']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`"runId": "${out.run_id}"`);
     // the trials printed metric lines, one per epoch
     const runId = out.run_id;
     const logs = await cli(['--home', home, 'tasks', 'logs', 'digits_training', runId, 'train', '--map-index', '0']);

@@ -82,7 +82,8 @@ export class Trainyard {
   env(inst, extra = {}) {
     const env = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TRAINYARD_') && k !== 'NODE_OPTIONS') env[k] = v;
-    return { ...env, TRAINYARD_DATABASE_URL: inst.databaseUrl, TRAINYARD_SHUTDOWN_GRACE: '5s', ...extra };
+    // Port 0: a free port, so the harness never collides with a server already on 8080.
+    return { ...env, TRAINYARD_DATABASE_URL: inst.databaseUrl, TRAINYARD_SHUTDOWN_GRACE: '5s', TRAINYARD_PORT: '0', ...extra };
   }
 
   /** Starts `trainyard <args…>` (global options first) in its own process group. */

@@ -6,7 +6,9 @@ import s4 from './s4-parse.js';
 import s5 from './s5-inline.js';
 import s6 from './s6-ml.js';
 import memory from './memory.js';
-import profile from './profile.js';
+import { profileS2, profileS5 } from './profile.js';
+import { ha123, pgS2 } from './ha.js';
+import pgStatements from './pg-statements.js';
 
 export const SCENARIOS = [
   { ...s1, peer: true },
@@ -19,5 +21,9 @@ export const SCENARIOS = [
   s5,
   s6,
   memory,
-  profile,
+  profileS2,
+  profileS5,
+  pgS2,
+  ha123,
+  pgStatements,
 ];

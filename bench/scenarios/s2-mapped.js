@@ -71,7 +71,7 @@ export function s2Scenario({ id, n: fullSize, parallelism, peer = false, cpu = '
         const tyReps = [];
         const afReps = [];
         await repeat(ctx, `${id} ${ty.label}${af ? ' A/B with Airflow' : ''}`, ctx.reps, async (i) => {
-          const spawn = await rawSpawnRate(Math.min(n, 5000), parallelism);
+          const spawn = await rawSpawnRate(ty.repo, Math.min(n, 5000), parallelism);
           const rep = await trainyardMappedRep(ty, n, parallelism, { label: id, cpu });
           rep.raw_spawn = spawn;
           rep.fraction_of_raw_spawn = Math.round((rep.tasks_per_s / spawn.per_s) * 1000) / 1000;

@@ -16,7 +16,7 @@ export default {
     const out = { tasks: n, parallelism };
     for (const ty of ctx.trainyards) {
       const reps = await repeat(ctx, `S3 ${ty.label} (${n} tasks)`, ctx.repsS3, async () => {
-        const spawn = await rawSpawnRate(5000, parallelism);
+        const spawn = await rawSpawnRate(ty.repo, 5000, parallelism);
         const rep = await trainyardMappedRep(ty, n, parallelism, { label: 'S3', timeoutMs: 4 * 3600_000 });
         rep.raw_spawn = spawn;
         return rep;

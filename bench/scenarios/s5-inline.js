@@ -18,6 +18,20 @@ function inlineDag(ty, n) {
   );
 }
 
+/** One Trainyard run of N mapped inline tasks. */
+export async function trainyardInlineRep(ty, n, parallelism, { nodeArgs = [], label = 'S5' } = {}) {
+  const inst = await ty.instance(label);
+  try {
+    inst.writeDag('bench_inline.ts', inlineDag(ty, n));
+    const proc = await ty.runToEnd(inst, 'bench_inline', { env: { TRAINYARD_PARALLELISM: String(parallelism) }, nodeArgs });
+    const { run, tries } = await ty.runFigures(inst, 'bench_inline');
+    if (run.state !== 'success') throw new Error(`the inline run ended ${run.state}`);
+    return { ...mappedFigures(run, tries, n), process: proc };
+  } finally {
+    await inst.cleanup();
+  }
+}
+
 export default {
   id: 'S5',
   title: '1,000 inline TypeScript tasks (mapped): tasks/s with worker reuse',
@@ -26,18 +40,7 @@ export default {
     const parallelism = 8;
     const out = { tasks: n, parallelism, cpu_request: '100m', workers: 'default (TRAINYARD_WORKERS unset)' };
     for (const ty of ctx.trainyards) {
-      const reps = await repeat(ctx, `S5 ${ty.label}`, ctx.reps, async () => {
-        const inst = await ty.instance('S5');
-        try {
-          inst.writeDag('bench_inline.ts', inlineDag(ty, n));
-          const proc = await ty.runToEnd(inst, 'bench_inline', { env: { TRAINYARD_PARALLELISM: String(parallelism) } });
-          const { run, tries } = await ty.runFigures(inst, 'bench_inline');
-          if (run.state !== 'success') throw new Error(`the inline run ended ${run.state}`);
-          return { ...mappedFigures(run, tries, n), process: proc };
-        } finally {
-          await inst.cleanup();
-        }
-      });
+      const reps = await repeat(ctx, `S5 ${ty.label}`, ctx.reps, () => trainyardInlineRep(ty, n, parallelism));
       out[`trainyard_${ty.label}`] = {
         tasks_per_s: acrossReps(reps, (r) => r.tasks_per_s),
         scheduler_peak_rss_mb: acrossReps(reps, (r) => r.process.scheduler_peak_rss_mb),

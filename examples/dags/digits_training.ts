@@ -1,11 +1,11 @@
 /**
  * The example ML pipeline: validate → preprocess → a sweep of trials in parallel → select the
- * best (typed, in TypeScript) → evaluate on the test set → register if it is good enough,
- * else notify. The training scripts are plain Python (standard library only).
+ * best (typed, in TypeScript) → evaluate on the test set → register in the model registry if
+ * it is good enough (promoted to production only if it beats the current one), else notify. The training scripts are plain Python (standard library only).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ctx, dag, item, param, z } from 'trainyard';
+import { ctx, dag, item, param, registryTask, tpl, z } from 'trainyard';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const script = (name: string) => path.join(repo, 'examples/scripts', name);
@@ -70,7 +70,8 @@ const best = d.task('select_best', { inputs: { trials: trials.output } }, ({ tri
   const ranked = [...trials].sort((a, b) => b.val_accuracy - a.val_accuracy);
   const top = ranked[0];
   console.log(`best of ${trials.length} trials: lr=${top.lr} l2=${top.l2} val_accuracy=${top.val_accuracy.toFixed(4)}`);
-  return { modelPath: top.model_path, valAccuracy: top.val_accuracy, lr: top.lr, l2: top.l2, trials: trials.length };
+  // `trials` is in map-index order, so the position is the best trial's map index (its lineage).
+  return { modelPath: top.model_path, mapIndex: trials.indexOf(top), valAccuracy: top.val_accuracy, lr: top.lr, l2: top.l2, trials: trials.length };
 });
 
 const evaluation = d.command('evaluate', {
@@ -83,10 +84,21 @@ const gate = d.branch('quality_gate', { inputs: { accuracy: evaluation.out('test
   accuracy >= c.params.threshold ? 'register_model' : 'notify_below_threshold',
 );
 
+// The model registry: a new version with the best trial as its lineage (its metrics and
+// params), promoted to production only if its test accuracy beats production's by 0.005.
+const registry = registryTask();
 d.command('register_model', {
-  command: 'python3',
-  args: [script('register_model.py'), '--model', best.out('modelPath'), '--accuracy', evaluation.out('test_accuracy'), '--name', param('modelName')],
-  result: z.object({ name: z.string(), version: z.number(), uri: z.string() }).passthrough(),
+  command: registry.command,
+  args: [
+    ...registry.args, 'register',
+    '--name', param('modelName'),
+    '--uri', best.out('modelPath'),
+    '--from-task', 'train', '--from-map-index', best.out('mapIndex'),
+    '--metrics-from-try', '--params-from-try',
+    '--metric', tpl`test_accuracy=${evaluation.out('test_accuracy')}`,
+    '--promote-to', 'production', '--gate-metric', 'test_accuracy', '--margin', '0.005',
+  ],
+  result: z.object({ name: z.string(), version: z.number(), uri: z.string(), aliases: z.array(z.string()) }).passthrough(),
 }).after(gate);
 
 d.command('notify_below_threshold', {

@@ -98,6 +98,8 @@ export function buildApp(deps: ApiDeps, routes: readonly AnyRoute[], log: (line:
       }
       if (details.length) throw invalid(`the request has ${details.length} invalid field${details.length > 1 ? 's' : ''}`, details);
       const out = await r.handler({ c, params, query, body, deps, principal, now } as never);
+      // A change made here reaches /events clients without waiting for the next poll.
+      if (r.method !== 'get') deps.events.nudge();
       if (out instanceof Response) return out;
       if (r.status === 204) return c.body(null, 204);
       return c.json(out as object, r.status ?? 200);

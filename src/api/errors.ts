@@ -42,7 +42,7 @@ export function invalid(message: string, details: readonly ErrorDetail[]): ApiEr
 function statusOf(code: string): ContentfulStatusCode {
   if (code.endsWith('_NOT_FOUND')) return 404;
   if (code.endsWith('_EXISTS') || code === 'ILLEGAL_TRANSITION') return 409;
-  if (code.startsWith('INVALID_') || code === 'BACKFILL_TOO_LARGE') return 400;
+  if (code.startsWith('INVALID_') || code.endsWith('_INVALID') || code.startsWith('UNKNOWN_') || code === 'BACKFILL_TOO_LARGE') return 400;
   if (code === 'DB_LOCKED') return 503;
   return 500;
 }
@@ -74,6 +74,8 @@ function issueReason(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     if (issue.input === undefined) return 'is required';
     if (typeof issue.input === 'number' && Number.isNaN(issue.input)) return `must be ${issue.expected === 'int' ? 'an integer' : 'a number'}`;
+    // A fraction where a whole number is wanted: the schema's own words when it has them.
+    if (issue.expected === 'int' && typeof issue.input === 'number') return issue.message.startsWith('Invalid input') ? 'must be a whole number' : issue.message;
     return `must be ${issue.expected}, not ${typeName(issue.input)}`;
   }
   return issue.message;

@@ -6,6 +6,7 @@ import type { AuthStore } from '../store/auth-store.js';
 import type { ConfigStore } from '../store/config-store.js';
 import type { Store } from '../store/store.js';
 import type { Principal } from './auth/roles.js';
+import type { ChangeFeed } from './events/feed.js';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -23,6 +24,8 @@ export interface AuthOptions {
 /** Something to wake when the store changed under it (an in-process scheduler). */
 export interface SchedulerHandle {
   notify(): void;
+  /** Called after each tick has committed (an in-process scheduler): the event feed reads at once. */
+  onTick?(listener: () => void): () => void;
 }
 
 /** What handlers work with. */
@@ -37,6 +40,10 @@ export interface ApiDeps {
   readonly now: () => number;
   /** Aborted when the server closes: ends open streams. */
   readonly shutdown: AbortSignal;
+  /** The process's one feed of state changes, shared by every `/events` client. */
+  readonly events: ChangeFeed;
+  /** Comment heartbeats of `/events`; default 15 s. */
+  readonly eventsHeartbeatMs?: number;
 }
 
 export interface RouteContext<P, Q, B> {

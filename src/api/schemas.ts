@@ -211,6 +211,8 @@ export const TaskInstance = responseSchema(
     failure: z.string().nullable().describe('the failure class in plain words'),
     reason: z.string().nullable(),
     item: z.unknown().describe('the mapped item (null when not mapped)'),
+    cached: z.boolean().describe('true when the instance reused the result of an earlier try with the same cache key instead of running'),
+    cached_from: z.unknown().describe('that try (dag_id, run_id, task_id, map_index, try_number, artifacts_uri, cache_key), or null'),
   }),
 );
 export const TaskInstancePage = page('TaskInstancePage', TaskInstance);
@@ -300,17 +302,33 @@ export const Metrics = responseSchema(
 
 // ---- pools -----------------------------------------------------------------------------
 
-export const Pool = responseSchema('Pool', z.object({ name: z.string(), slots: z.number().int(), description: z.string().nullable() }));
+export const Pool = responseSchema(
+  'Pool',
+  z.object({
+    name: z.string(),
+    slots: z.number().int(),
+    description: z.string().nullable(),
+    gpus: z.number().int().optional().describe('GPU quota: the most GPUs its queued and running tasks may ask for; absent when the pool has none'),
+  }),
+);
 export const PoolList = responseSchema('PoolList', z.object({ items: z.array(Pool), total: z.number().int() }));
 export const poolPath = z.strictObject({ name: z.string().min(1) });
 const poolName = z.string().min(1).max(250).regex(/^[A-Za-z0-9_.\-]+$/, 'may contain only letters, digits and _ . -');
+const poolGpus = z
+  .number()
+  .int('must be a whole number of GPUs, e.g. 8')
+  .min(0, 'must be 0 or more GPUs (null removes the quota)')
+  .max(1_000_000)
+  .nullable()
+  .optional()
+  .describe("GPU quota: tasks' GPU requests (resources.gpu, or the machine preset's nvidia.com/gpu) are counted against it; null for none");
 export const CreatePoolBody = requestSchema(
   'CreatePoolBody',
-  z.strictObject({ name: poolName, slots: z.number().int().min(0).max(1_000_000), description: z.string().max(1000).nullable().optional() }),
+  z.strictObject({ name: poolName, slots: z.number().int().min(0).max(1_000_000), description: z.string().max(1000).nullable().optional(), gpus: poolGpus }),
 );
 export const PatchPoolBody = requestSchema(
   'PatchPoolBody',
-  z.strictObject({ slots: z.number().int().min(0).max(1_000_000).optional(), description: z.string().max(1000).nullable().optional() }),
+  z.strictObject({ slots: z.number().int().min(0).max(1_000_000).optional(), description: z.string().max(1000).nullable().optional(), gpus: poolGpus }),
 );
 
 // ---- variables and connections ---------------------------------------------------------

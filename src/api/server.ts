@@ -4,6 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { TrainyardConfig } from '../config.js';
 import { TrainyardError } from '../core/errors.js';
+import { createLogger, lineLogger } from '../observability/logger.js';
 import type { HomeLayout } from '../scheduler/paths.js';
 import { AuthStore } from '../store/auth-store.js';
 import { ConfigStore } from '../store/config-store.js';
@@ -15,12 +16,18 @@ import { type AnyRoute, type ApiDeps, type AuthOptions, type SchedulerHandle } f
 import { authRoutes } from './routes/auth.js';
 import { connectionRoutes } from './routes/connections.js';
 import { dagRoutes } from './routes/dags.js';
+import { gridRoutes } from './routes/grid.js';
+import { ChangeFeed, type FeedOptions } from './events/feed.js';
+import { eventRoutes } from './events/route.js';
 import { poolRoutes } from './routes/pools.js';
 import { assetRoutes } from './routes/assets.js';
 import { backfillRoutes } from './routes/backfills.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { taskInstanceRoutes } from './routes/task-instances.js';
+import { costRoutes } from './routes/cost.js';
+import { metricRoutes } from './routes/metrics.js';
+import { modelRoutes } from './routes/models.js';
 import { userRoutes } from './routes/users.js';
 import { variableRoutes } from './routes/variables.js';
 
@@ -40,12 +47,16 @@ export interface ApiServerOptions {
   readonly now?: () => number;
   /** Serves the web UI's files for every path the API does not answer. */
   readonly web?: MiddlewareHandler;
+  /** The `/events` feed: poll interval and batch (see FeedOptions), and the heartbeat. */
+  readonly events?: FeedOptions & { readonly heartbeatMs?: number };
 }
 
 export interface ApiServer {
   /** The Hono app: `app.request('/api/v1/dags')` works without a socket, and a UI can add routes to it. */
   readonly app: Hono;
   readonly routes: readonly AnyRoute[];
+  /** The process's one feed of state changes behind `/events`. */
+  readonly events: ChangeFeed;
   /** Starts listening; resolves with the bound address. Refuses no-auth mode off loopback. */
   listen(port?: number, host?: string): Promise<{ host: string; port: number; url: string }>;
   /** Ends open streams and stops listening. */
@@ -54,7 +65,7 @@ export interface ApiServer {
 
 /** Every route, in matching order. */
 export function allRoutes(openApi: () => object): AnyRoute[] {
-  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...runRoutes, ...backfillRoutes, ...taskInstanceRoutes, ...poolRoutes, ...assetRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes];
+  return [...serviceRoutes(openApi), ...authRoutes(), ...dagRoutes, ...gridRoutes, ...runRoutes, ...backfillRoutes, ...taskInstanceRoutes, ...metricRoutes, ...modelRoutes, ...costRoutes, ...poolRoutes, ...assetRoutes, ...variableRoutes, ...connectionRoutes, ...userRoutes, ...eventRoutes];
 }
 
 /** Throws when no-auth mode would be reachable from other machines. */
@@ -69,6 +80,9 @@ export function assertAuthBinding(mode: AuthOptions['mode'], host: string): void
 
 export function createApiServer(o: ApiServerOptions): ApiServer {
   const shutdown = new AbortController();
+  const log = o.log ?? lineLogger(createLogger({ component: 'api-server', level: o.config.logLevel }), 'error');
+  const events = new ChangeFeed(o.store, { ...o.events, log });
+  const offTick = o.scheduler?.onTick?.(() => events.nudge());
   const deps: ApiDeps = {
     store: o.store,
     layout: o.layout,
@@ -79,23 +93,27 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     configStore: new ConfigStore(o.store),
     now: o.now ?? Date.now,
     shutdown: shutdown.signal,
+    events,
+    eventsHeartbeatMs: o.events?.heartbeatMs,
   };
   let doc: object | undefined;
   const routes = allRoutes(() => (doc ??= buildOpenApi(routes)));
-  const app = buildApp(deps, routes, o.log ?? ((line) => process.stderr.write(`${line}\n`)), o.web);
+  const app = buildApp(deps, routes, log, o.web);
   let server: Server | undefined;
 
   return {
     app,
     routes,
+    events,
     async listen(port = DEFAULT_PORT, host = DEFAULT_HOST) {
       assertAuthBinding(deps.auth.mode, host);
       if (server) throw new Error('the API server is already listening');
       const s = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: true }) as Server;
       await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
+        const fail = (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new TrainyardError('PORT_IN_USE', `${host}:${port} is already in use: stop what listens there, or pass --port (or set TRAINYARD_PORT) to use another port`) : e);
+        s.once('error', fail);
         s.listen(port, host, () => {
-          s.off('error', reject);
+          s.off('error', fail);
           resolve();
         });
       });
@@ -106,6 +124,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     },
     async close() {
       shutdown.abort();
+      offTick?.();
+      events.close();
       const s = server;
       server = undefined;
       if (!s) return;

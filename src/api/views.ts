@@ -56,7 +56,7 @@ export function runView(r: DagRunRow) {
   };
 }
 
-export function taskInstanceView(t: Pick<TaskInstanceRow, 'dag_id' | 'run_id' | 'task_id' | 'map_index' | 'state' | 'try_number' | 'priority_weight' | 'pool' | 'queued_at' | 'start_date' | 'end_date' | 'next_retry_at' | 'failure_class' | 'reason' | 'item'>) {
+export function taskInstanceView(t: Pick<TaskInstanceRow, 'dag_id' | 'run_id' | 'task_id' | 'map_index' | 'state' | 'try_number' | 'priority_weight' | 'pool' | 'queued_at' | 'start_date' | 'end_date' | 'next_retry_at' | 'failure_class' | 'reason' | 'item' | 'cached_from'>) {
   return {
     dag_id: t.dag_id,
     run_id: t.run_id,
@@ -75,6 +75,8 @@ export function taskInstanceView(t: Pick<TaskInstanceRow, 'dag_id' | 'run_id' | 
     failure: failure(t.failure_class),
     reason: t.reason,
     item: json(t.item),
+    cached: t.cached_from != null,
+    cached_from: json(t.cached_from ?? null),
   };
 }
 

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { TrainyardConfig } from '../config.js';
+import type { LogFields } from '../observability/logger.js';
 import { DagProcessor } from '../dag-processing/processor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import type { Executor } from '../executors/types.js';
+import type { MachinePreset } from '../executors/kubernetes/options.js';
 import { WorkerPool } from '../executors/worker/pool.js';
 import { SensorExecutor } from '../executors/sensor/sensor-executor.js';
 import { HomeLayout } from '../scheduler/paths.js';
@@ -45,18 +47,20 @@ export interface SchedulerServices {
 export interface ServiceOptions {
   /** Parse the DAG folder in this process (standalone, dags test). */
   readonly processDags: boolean;
-  readonly log?: (line: string) => void;
+  readonly log?: (line: string, fields?: LogFields) => void;
+  /** The DAG processor's lines (default: `log`). */
+  readonly processorLog?: (line: string) => void;
 }
 
 export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Promise<SchedulerServices> {
   const release = rt.database.dialect === 'sqlite' ? acquireSqliteLock(rt.config.databaseUrl) : () => {};
   const workerPool = new WorkerPool({ size: rt.config.workerPoolSize });
   const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool });
-  const executors: Record<string, Executor> = { local, sensor: new SensorExecutor({ store: rt.store }) };
+  const executors: Record<string, Executor> = { local, sensor: new SensorExecutor({ store: rt.store, workerPool }) };
   const c = rt.config;
   if (c.executor === 'kubernetes' || c.kubeconfig) {
     const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
-    executors.kubernetes = new KubernetesExecutor({ kubeconfigPath: c.kubeconfig, namespace: c.k8sNamespace, defaultImage: c.k8sDefaultImage });
+    executors.kubernetes = new KubernetesExecutor({ kubeconfigPath: c.kubeconfig, namespace: c.k8sNamespace, defaultImage: c.k8sDefaultImage, machines: c.k8sMachines as Record<string, MachinePreset> | undefined });
   }
   const scheduler = new Scheduler({
     store: rt.store,
@@ -70,6 +74,7 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
     freeRetryCap: rt.config.freeRetryCap,
     schedulerId: `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
     staleSchedulerMs: rt.config.schedulerStaleMs,
+    workerPool,
     log: o.log,
   });
   const processor = o.processDags
@@ -78,7 +83,7 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
         store: rt.store,
         importTimeoutMs: rt.config.dagImportTimeoutMs,
         scanIntervalMs: rt.config.dagScanIntervalMs,
-        log: o.log,
+        log: o.processorLog ?? o.log,
         onChange: () => scheduler.notify(),
       })
     : undefined;

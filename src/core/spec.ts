@@ -98,11 +98,21 @@ export interface MappingSpec {
   readonly partial: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A secret as the value of a command task's env variable. The spec holds this reference,
+ * never the value: `secret` is read from Trainyard's secret backends when the try launches;
+ * `secretRef` is a key of a Kubernetes Secret (a `secretKeyRef` in the pod; read from the
+ * backends as `<secret>/<key>` by the local executor).
+ */
+export type SecretEnvRef =
+  | { readonly $expr: 'secret'; readonly name: string }
+  | { readonly $expr: 'secretRef'; readonly secret: string; readonly key: string; readonly optional?: boolean };
+
 export interface CommandSpec {
   readonly command: ValueExpr;
   /** A list of values, or a function marker evaluated by a worker. */
   readonly args: readonly ValueExpr[] | ExprNode;
-  readonly env: Readonly<Record<string, ValueExpr>> | ExprNode;
+  readonly env: Readonly<Record<string, ValueExpr | SecretEnvRef>> | ExprNode;
   readonly cwd?: string;
   /** Run through /bin/sh -c. Off by default. */
   readonly shell: boolean;
@@ -152,6 +162,39 @@ export interface TaskSpec {
   readonly startWithinMs?: number;
   /** Asset URIs this task updates; an event is recorded for each when it succeeds. */
   readonly outlets?: readonly string[];
+  /** A sweep: this mapped task's instances are trials, judged on a metric and stopped early by a policy. */
+  readonly sweep?: SweepSpec;
+  /** A sweep's best-trial task: the scheduler computes its result from the trials of this task; nothing runs. */
+  readonly sweepBestOf?: string;
+  /** Reuse the result of an earlier successful try with the same cache key instead of running. */
+  readonly cache?: CacheSpec;
+  /** Task events with a user function in the DAG file (onSuccess, onFailure, onRetry, onSkip); a worker runs it. */
+  readonly callbacks?: readonly NotifyEvent[];
+}
+
+/**
+ * Caching: the key of a try is a hash of the task's resolved inputs (args, env, inputs, the
+ * mapped item, upstream results), the DAG's version hash, the image, `version` and `key`.
+ */
+export interface CacheSpec {
+  /** Bumped by hand when code the spec does not show (an inline function, a script) changes. */
+  readonly version?: string;
+  /** An extra part of the key, resolved when the task would run (e.g. a dataset's snapshot id). */
+  readonly key?: ValueExpr;
+}
+
+/** An early-stopping policy as stored (the options of `ml/early-stopping.ts`). */
+export type EarlyStoppingSpec =
+  | { readonly kind: 'median'; readonly graceSteps?: number; readonly minTrials?: number; readonly reference?: 'completed' | 'all' }
+  | { readonly kind: 'asha'; readonly minSteps: number; readonly maxSteps: number; readonly reductionFactor?: number };
+
+export interface SweepSpec {
+  /** The metric (a key of the trials' metric lines) that judges them. */
+  readonly objective: string;
+  readonly direction: 'minimize' | 'maximize';
+  readonly earlyStopping?: EarlyStoppingSpec;
+  /** The task whose result is the best trial. */
+  readonly bestTaskId: string;
 }
 
 /** Events that can notify someone. */
@@ -182,6 +225,10 @@ export interface SensorTaskSpec {
     readonly softFail: boolean;
     readonly exponentialBackoff: boolean;
     readonly maxWaitMs: number;
+    /** A custom check: how long one check may run in its worker. */
+    readonly checkTimeoutMs?: number;
+    /** A custom check: this many errors in a row fail the sensor. */
+    readonly maxConsecutiveErrors?: number;
   };
 }
 
@@ -217,6 +264,8 @@ export interface DagSpec {
   readonly deadline?: { readonly finishWithinMs: number; readonly from: 'logical_date' | 'queued_at' };
   /** Task groups by full id, with their parent group. */
   readonly groups: readonly { readonly groupId: string; readonly parent?: string }[];
+  /** Run events with a user function in the DAG file (onSuccess, onFailure); a worker runs it. */
+  readonly callbacks?: readonly NotifyEvent[];
 }
 
 export type JsonSchema = Readonly<Record<string, unknown>>;

@@ -27,7 +27,23 @@ export function validateDagSpec(spec: DagSpec): void {
   for (const task of spec.tasks) checkUpstreams(task, known, ids, fail);
   for (const task of spec.tasks) checkMapping(task, fail);
   for (const task of spec.tasks) checkResultReferences(task, fail);
+  for (const task of spec.tasks) checkSweep(task, spec.tasks, fail);
   checkAcyclic(spec, fail);
+}
+
+/** A sweep's trial task is mapped, and its best-trial task exists and reads it. */
+function checkSweep(task: TaskSpec, tasks: readonly TaskSpec[], fail: Fail): void {
+  const name = `Task '${task.taskId}'${where(task)}`;
+  if (task.sweep) {
+    if (!task.mapping) fail('SWEEP_INVALID', `${name} is a sweep but is not mapped; give it a search space to map over.`);
+    const best = tasks.find((t) => t.taskId === task.sweep!.bestTaskId);
+    if (best?.sweepBestOf !== task.taskId) {
+      fail('SWEEP_INVALID', `${name} is a sweep whose best-trial task '${task.sweep.bestTaskId}' is missing or reads another sweep; declare sweeps with d.sweep().`);
+    }
+  }
+  if (task.sweepBestOf !== undefined && !task.upstream.includes(task.sweepBestOf)) {
+    fail('SWEEP_INVALID', `${name} picks the best trial of '${task.sweepBestOf}', which is not one of its upstream tasks.`);
+  }
 }
 
 type Fail = (code: string, message: string) => never;

@@ -159,9 +159,11 @@ export class TryLogWriter {
     let params: Record<string, unknown> | undefined;
     for (let line of lines) {
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      out += prefix + defaultMasker.mask(line) + '\n';
+      const masked = defaultMasker.mask(line);
+      out += prefix + masked + '\n';
       if (stream === 'stderr') {
-        this.tail.push(line);
+        // The tail becomes a failure reason, which is stored: masked like the log.
+        this.tail.push(masked);
         if (this.tail.length > this.tailLimit) this.tail.shift();
       } else if (stream === 'stdout' && line.startsWith('::trainyard::')) {
         const parsed = parseTelemetryLine(line, at);

@@ -1,5 +1,5 @@
 import type { FailureClass } from '../core/failure.js';
-import type { Resources } from '../core/spec.js';
+import type { Resources, SecretEnvRef } from '../core/spec.js';
 
 /** Identifies one try. Unique in the store; a launch is idempotent on it. */
 export interface TryKey {
@@ -73,6 +73,11 @@ export interface CommandLaunch extends LaunchBase {
   readonly image?: string;
   readonly pod?: Readonly<Record<string, unknown>>;
   /**
+   * Env variables whose values are secrets, as references: the executor resolves them at
+   * launch (or, on Kubernetes, points the pod at the Secret). Never resolved into `env`.
+   */
+  readonly secretEnv?: Readonly<Record<string, SecretEnvRef>>;
+  /**
    * When set, args and/or env come from functions in the DAG file: a worker renders them
    * with this context before the process starts.
    */
@@ -90,8 +95,19 @@ export interface SensorLaunch extends LaunchBase {
   readonly kind: 'sensor';
   /** A built-in sensor spec (see src/sensors/spec.ts), rendered. */
   readonly sensor: Readonly<Record<string, unknown>>;
-  readonly options: { readonly pokeIntervalMs: number; readonly timeoutMs: number; readonly softFail: boolean; readonly exponentialBackoff: boolean; readonly maxWaitMs: number };
+  readonly options: {
+    readonly pokeIntervalMs: number;
+    readonly timeoutMs: number;
+    readonly softFail: boolean;
+    readonly exponentialBackoff: boolean;
+    readonly maxWaitMs: number;
+    readonly checkTimeoutMs?: number;
+    readonly maxConsecutiveErrors?: number;
+  };
   readonly logicalDate: number;
+  /** A custom sensor (`sensor` is `{ kind: 'custom' }`): its check function, run in a worker with this context. */
+  readonly code?: UserCodeRef;
+  readonly context?: TaskContextData;
 }
 
 export type LaunchRequest = CommandLaunch | InlineLaunch;
@@ -178,6 +194,11 @@ export interface Executor {
   onEvent(listener: (event: ExecutorEvent) => void): void;
   /** Used and total capacity, for metrics and "why pending". */
   capacity(): ExecutorCapacity;
+  /**
+   * The GPUs a try with these resources and pod options asks for, before it is launched
+   * (pools with a GPU quota count them). Default: `resources.gpu`.
+   */
+  gpuRequest?(req: { readonly resources: Resources; readonly pod?: Readonly<Record<string, unknown>> }): number;
   /** Stop accepting launches; wait up to graceMs for running tries; then kill them. */
   close(graceMs?: number): Promise<void>;
 }

@@ -176,3 +176,25 @@ export function summarizeCost(tries: Iterable<TryRecord>, by: CostGroup, opts: {
     return opts.prices ? { ...row, cost: g.cost, failedCost: g.failedCost, currency: opts.prices.currency } : row;
   });
 }
+
+/**
+ * A price table from configuration (TRAINYARD_PRICES): JSON text, e.g.
+ * `{"currency": "USD", "cpuHour": 0.04, "memoryGibHour": 0.005, "gpuHour": {"a100": 2.9, "default": 1.2}}`,
+ * or the path of a file holding it. Throws an error naming the bad entry.
+ */
+export function parsePriceTable(raw: string, readFile: (path: string) => string): PriceTable {
+  const text = raw.trim().startsWith('{') ? raw : readFile(raw.trim());
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return invalid(`price table: not valid JSON (${(e as Error).message}); write an object such as {"currency": "USD", "cpuHour": 0.04, "gpuHour": 2.5}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid('price table: must be a JSON object such as {"currency": "USD", "cpuHour": 0.04}');
+  const known = new Set(['currency', 'cpuHour', 'memoryGibHour', 'gpuHour']);
+  for (const k of Object.keys(v as object)) if (!known.has(k)) invalid(`price table: unknown field '${k}'; the fields are currency, cpuHour, memoryGibHour and gpuHour`);
+  const p = v as PriceTable;
+  if (p.currency !== undefined && typeof p.currency !== 'string') invalid('price table: currency must be a string such as "USD"');
+  validatePriceTable(p);
+  return p;
+}

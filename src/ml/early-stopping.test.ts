@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ashaRungs, decide, type EarlyStoppingPolicy, savedTime, sweepStateFromMetrics, type TrialProgress } from './early-stopping.js';
+import { ashaRungs, decide, type EarlyStoppingPolicy, savedTime, savedTimeFromRuns, sweepStateFromMetrics, type TrialProgress } from './early-stopping.js';
 import { seededRng } from './search-space.js';
 
 type Points = [number, number][];
@@ -188,6 +188,36 @@ describe('savedTime', () => {
       { lastStep: 30, stoppedEarly: false, secondsPerStep: 1 }, // failed: saved nothing
     ]);
     expect(s).toEqual({ stepsSaved: 80, trialSeconds: 40, gpuSeconds: 80, cpuSeconds: 160, fullSeconds: 250, fraction: 40 / 250 });
+  });
+});
+
+describe('savedTimeFromRuns', () => {
+  it('estimates a full trial from the trials that ran in full, and counts what each stopped trial did not run', () => {
+    const s = savedTimeFromRuns([
+      { seconds: 10, outcome: 'full', gpus: 1 },
+      { seconds: 14, outcome: 'full' },
+      { seconds: 2, outcome: 'stopped', gpus: 2, cpus: 4 }, // saved 12 - 2 = 10
+      { seconds: 20, outcome: 'stopped' }, // ran longer than the estimate: saved nothing
+      { seconds: 5, outcome: 'failed' },
+    ]);
+    expect(s).toEqual({ fullTrialSeconds: 12, trialSeconds: 10, gpuSeconds: 20, cpuSeconds: 40, fullSeconds: 10 + 14 + 12 + 20 + 5, fraction: 10 / 61 });
+  });
+
+  it('saves nothing without a full trial to estimate from', () => {
+    expect(savedTimeFromRuns([{ seconds: 3, outcome: 'stopped' }])).toMatchObject({ fullTrialSeconds: null, trialSeconds: 0, fraction: 0 });
+  });
+});
+
+describe('ASHA and trials that ended on their own', () => {
+  it('never promotes a trial that completed before maxSteps', () => {
+    const policy: EarlyStoppingPolicy = { kind: 'asha', minSteps: 2, maxSteps: 64, reductionFactor: 2 };
+    const trials = new Map<string, TrialProgress>([
+      ['short', { steps: [[2, 0.1]], finished: true, completed: true }],
+      ['stopped', { steps: [[2, 0.1]], finished: true }],
+      ['b', { steps: [[2, 0.9]], finished: true }],
+      ['c', { steps: [[2, 0.8]], finished: true }],
+    ]);
+    expect(decide(policy, { direction: 'min', trials }).promote).toEqual(['stopped']);
   });
 });
 

@@ -51,6 +51,8 @@ export interface TrialProgress {
   readonly finished: boolean;
   /** True when it ended in failure: it still counts at the rungs it reached, but is never promoted. */
   readonly failed?: boolean;
+  /** True when it ran to its own end (not stopped): it is never promoted, whatever its last step. */
+  readonly completed?: boolean;
 }
 
 export interface SweepState<Id = string> {
@@ -63,6 +65,22 @@ export interface Decision<Id = string> {
   readonly stop: Id[];
   /** Stopped trials to resume from their checkpoints (ASHA only). */
   readonly promote?: Id[];
+  /** Why each trial in `stop` is stopped, for messages. */
+  readonly why?: ReadonlyMap<Id, StopReason>;
+}
+
+/**
+ * The figures behind a stop. Median rule: at `step` the trial's best `value` is worse than
+ * `threshold`, the median of the reference trials' running averages. ASHA: at the rung `step`
+ * its `value` is not among the best `keep` of the trials there; `threshold` is the worst value
+ * kept (null when none is kept yet: the trial waits there until more arrive).
+ */
+export interface StopReason {
+  readonly rule: 'median' | 'asha';
+  readonly step: number;
+  readonly value: number;
+  readonly threshold: number | null;
+  readonly keep?: number;
 }
 
 export interface MedianStoppingPolicy {
@@ -151,6 +169,7 @@ function decideMedian<Id>(policy: MedianStoppingPolicy, state: SweepState<Id>): 
   const series = new Map<Id, (readonly [number, number])[]>();
   for (const [id, t] of state.trials) series.set(id, sortedPoints(t));
   const stop: Id[] = [];
+  const why = new Map<Id, StopReason>();
   for (const [id, t] of state.trials) {
     if (t.finished) continue;
     const pts = series.get(id)!;
@@ -172,9 +191,13 @@ function decideMedian<Id>(policy: MedianStoppingPolicy, state: SweepState<Id>): 
       if (n > 0) averages.push(sum / n);
     }
     if (averages.length < minTrials) continue;
-    if (better(state.direction, median(averages), best)) stop.push(id);
+    const threshold = median(averages);
+    if (better(state.direction, threshold, best)) {
+      stop.push(id);
+      why.set(id, { rule: 'median', step: s, value: best, threshold });
+    }
   }
-  return { stop };
+  return { stop, why };
 }
 
 /** Index of a trial's first point at a step ≥ rung, or -1 when it has not reached the rung. */
@@ -185,9 +208,12 @@ function arrivalAt(pts: readonly (readonly [number, number])[], rung: number): n
 function decideAsha<Id>(policy: AshaPolicy, state: SweepState<Id>): Decision<Id> {
   const eta = policy.reductionFactor ?? 3;
   const rungs = ashaRungs(policy);
-  const trials = [...state.trials].map(([id, t]) => ({ id, finished: t.finished, failed: t.failed === true, pts: sortedPoints(t) })).filter((t) => t.pts.length > 0);
+  const trials = [...state.trials]
+    .map(([id, t]) => ({ id, finished: t.finished, failed: t.failed === true, ended: t.completed === true, pts: sortedPoints(t) }))
+    .filter((t) => t.pts.length > 0);
   const stop = new Set<Id>();
   const promote: Id[] = [];
+  const why = new Map<Id, StopReason>();
   for (const rung of rungs) {
     const reached = trials
       .map((t) => ({ t, at: arrivalAt(t.pts, rung) }))
@@ -201,16 +227,19 @@ function decideAsha<Id>(policy: AshaPolicy, state: SweepState<Id>): Decision<Id>
     for (const r of reached) {
       if (r.past) continue;
       const { t } = r;
-      const completed = t.pts[t.pts.length - 1][0] >= policy.maxSteps;
+      const completed = t.ended || t.pts[t.pts.length - 1][0] >= policy.maxSteps;
       if (!t.finished) {
-        if (!top.has(t.id)) stop.add(t.id);
+        if (!top.has(t.id)) {
+          stop.add(t.id);
+          if (!why.has(t.id)) why.set(t.id, { rule: 'asha', step: rung, value: r.v, threshold: quota > 0 ? reached[quota - 1].v : null, keep: quota });
+        }
       } else if (!completed && !t.failed && top.has(t.id) && passed < quota) {
         promote.push(t.id);
         passed++;
       }
     }
   }
-  return { stop: [...stop], promote };
+  return { stop: [...stop], promote, why };
 }
 
 // ---- time saved ------------------------------------------------------------------------------
@@ -263,6 +292,53 @@ export function savedTime(maxSteps: number, trials: Iterable<TrialUsage>): TimeS
     cpuSeconds += left * rate * (t.cpus ?? 1);
   }
   return { stepsSaved, trialSeconds, gpuSeconds, cpuSeconds, fullSeconds, fraction: fullSeconds > 0 ? trialSeconds / fullSeconds : 0 };
+}
+
+export interface TrialRun {
+  /** Wall seconds the trial ran, over all its tries. */
+  readonly seconds: number;
+  /** 'full': it ran to its end; 'stopped': stopped early; 'failed': it failed. */
+  readonly outcome: 'full' | 'stopped' | 'failed';
+  /** Devices it held: GPUs and CPU cores (default 0 and 1). */
+  readonly gpus?: number;
+  readonly cpus?: number;
+}
+
+export interface TimeSavedEstimate {
+  /** The estimate of one full trial: the mean wall seconds of the trials that ran in full; null when none did. */
+  readonly fullTrialSeconds: number | null;
+  readonly trialSeconds: number;
+  readonly gpuSeconds: number;
+  readonly cpuSeconds: number;
+  /** What running every trial in full would have taken, in trial-seconds. */
+  readonly fullSeconds: number;
+  /** trialSeconds / fullSeconds (0 when nothing ran). */
+  readonly fraction: number;
+}
+
+/**
+ * Time saved by stopping trials early, estimated from the trials that ran in full: each stopped
+ * trial would have taken their mean wall time, so it saved that minus the time it ran (never
+ * less than 0), times the devices it held. With no full trial there is no estimate: nothing
+ * is counted as saved.
+ */
+export function savedTimeFromRuns(trials: Iterable<TrialRun>): TimeSavedEstimate {
+  const all = [...trials];
+  const full = all.filter((t) => t.outcome === 'full');
+  const fullTrialSeconds = full.length ? full.reduce((n, t) => n + Math.max(0, t.seconds), 0) / full.length : null;
+  let trialSeconds = 0;
+  let gpuSeconds = 0;
+  let cpuSeconds = 0;
+  let fullSeconds = 0;
+  for (const t of all) {
+    const ran = Math.max(0, t.seconds);
+    const left = t.outcome === 'stopped' && fullTrialSeconds !== null ? Math.max(0, fullTrialSeconds - ran) : 0;
+    fullSeconds += ran + left;
+    trialSeconds += left;
+    gpuSeconds += left * (t.gpus ?? 0);
+    cpuSeconds += left * (t.cpus ?? 1);
+  }
+  return { fullTrialSeconds, trialSeconds, gpuSeconds, cpuSeconds, fullSeconds, fraction: fullSeconds > 0 ? trialSeconds / fullSeconds : 0 };
 }
 
 // ---- from stored metric rows -----------------------------------------------------------------

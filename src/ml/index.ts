@@ -15,6 +15,10 @@ export {
   type MedianStoppingPolicy,
   type MetricRow,
   savedTime,
+  savedTimeFromRuns,
+  type StopReason,
+  type TimeSavedEstimate,
+  type TrialRun,
   type SweepState,
   sweepStateFromMetrics,
   type TimeSaved,
@@ -23,3 +27,4 @@ export {
   validatePolicy,
 } from './early-stopping.js';
 export { type CostGroup, type CostRow, type PriceTable, summarizeCost, type TryRecord, type TryResources, tryUsage, type Usage, usageCost, validatePriceTable } from './cost.js';
+export { type RegistryCommand, registryTask } from './registry-command.js';

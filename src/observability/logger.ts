@@ -8,24 +8,22 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { TrainyardError } from '../core/errors.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, parseLogLevel, type LogLevel } from './levels.js';
 import { defaultMasker, type SecretMasker } from './mask.js';
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_LEVEL_ENV = 'TRAINYARD_LOG_LEVEL';
+export { LOG_LEVELS, LOG_LEVEL_ENV, type LogLevel } from './levels.js';
 
-/** The level from TRAINYARD_LOG_LEVEL (default info); an unknown value is an error naming the allowed ones. */
+/** The level from TRAINYARD_LOG_LEVEL (default info); an unknown value is an error naming the key, the value, the allowed ones and the variable. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
   const raw = env[LOG_LEVEL_ENV];
-  if (raw === undefined || raw.trim() === '') return 'info';
-  const level = raw.trim().toLowerCase();
-  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new TrainyardError(
-    'INVALID_CONFIG',
-    `invalid value for logLevel: ${LOG_LEVEL_ENV}='${raw}'; allowed values: ${LOG_LEVELS.join(', ')}`,
-  );
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LOG_LEVEL;
+  try {
+    return parseLogLevel(raw);
+  } catch (e) {
+    throw new TrainyardError('INVALID_CONFIG', `invalid value for logLevel: ${LOG_LEVEL_ENV}='${raw}' (${(e as Error).message}); allowed: ${LOG_LEVELS.join(', ')}`);
+  }
 }
 
 export interface LoggerOptions {
@@ -58,6 +56,19 @@ export function createLogger(o: LoggerOptions): Logger {
   );
 }
 
+/**
+ * Loggers for the components of one process (`scheduler`, `dag-processor`, `api-server`, …),
+ * all at one level and writing to one destination (stdout by default).
+ */
+export function componentLoggers(level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): (component: string) => Logger {
+  const made = new Map<string, Logger>();
+  return (component) => {
+    let log = made.get(component);
+    if (!log) made.set(component, (log = createLogger({ component, level, destination })));
+    return log;
+  };
+}
+
 export interface TaskLogContext {
   readonly dagId: string;
   readonly runId?: string;
@@ -76,10 +87,13 @@ export function withContext(log: Logger, k: TaskLogContext): Logger {
   return log.child(bindings);
 }
 
+/** Fields a component may attach to one line (`dag_id`, `run_id`, …). */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
 /**
- * Adapts a logger to the `log?: (line: string) => void` options the scheduler, the DAG
- * processor and the API server take today.
+ * Adapts a logger to the `log?: (line, fields?) => void` options the scheduler, the DAG
+ * processor and the API server take.
  */
-export function lineLogger(log: Logger, level: Exclude<LogLevel, 'silent'> = 'info'): (line: string) => void {
-  return (line) => log[level](line);
+export function lineLogger(log: Logger, level: Exclude<LogLevel, 'silent'> = 'info'): (line: string, fields?: LogFields) => void {
+  return (line, fields) => (fields ? log[level](fields, line) : log[level](line));
 }

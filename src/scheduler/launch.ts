@@ -3,9 +3,11 @@ import path from 'node:path';
 import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/values.js';
 import type { ExprNode, ValueExpr } from '../core/spec.js';
 import type { AnyLaunch, TryKey } from '../executors/types.js';
+import { splitSecretEnv } from '../secrets/resolver.js';
 import type { HomeLayout } from './paths.js';
 import type { RunModel, TiModel } from './run-model.js';
 import { contractEnv, resolveInputs, taskContextData, valueContext } from './task-context.js';
+import { effectivePod, effectiveResources } from './task-overrides.js';
 
 export interface LaunchSettings {
   readonly layout: HomeLayout;
@@ -39,7 +41,7 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     key,
     // TRAINYARD_HOME is for local tasks only (e.g. the example's model folder).
     env: { ...contractEnv(context, resultPath, key.tryNumber > 1), TRAINYARD_HOME: s.layout.home },
-    resources: { ...spec.resources, ...(ti.resourceOverrides ?? {}) },
+    resources: effectiveResources(ti),
     executionTimeoutMs: spec.executionTimeoutMs,
     killGraceMs: s.killGraceMs,
     logPath: s.layout.logPath(key),
@@ -50,15 +52,18 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };
   if (spec.kind === 'sensor') {
     const sensor = spec.sensor!;
-    return { ...base, kind: 'sensor', sensor: resolveValue(sensor.check, vc) as Record<string, unknown>, options: sensor.options, logicalDate: run.row.logical_date };
+    const opts = { options: sensor.options, logicalDate: run.row.logical_date };
+    // A custom check is a function in the DAG file: a worker runs it with the try's context.
+    if (isFunctionExpr(sensor.check)) return { ...base, kind: 'sensor', sensor: { kind: 'custom' }, ...opts, code, context };
+    return { ...base, kind: 'sensor', sensor: resolveValue(sensor.check, vc) as Record<string, unknown>, ...opts };
   }
 
   const cmd = spec.command!;
   const argsFn = isFunctionExpr(cmd.args);
   const envFn = isFunctionExpr(cmd.env);
-  const declaredEnv = envFn
-    ? {}
-    : Object.fromEntries(Object.entries(cmd.env as Record<string, ValueExpr>).map(([k, v]) => [k, toText(resolveValue(v, vc))]));
+  // Secret references go to the executor as they are: their values never pass through here.
+  const { plain, secrets } = envFn ? { plain: {}, secrets: {} } : splitSecretEnv(cmd.env as Record<string, ValueExpr>);
+  const declaredEnv = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, toText(resolveValue(v, vc))]));
   return {
     ...base,
     env: { ...base.env, ...declaredEnv },
@@ -69,7 +74,8 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     shell: cmd.shell,
     skipExitCode: spec.skipExitCode,
     image: cmd.image,
-    pod: cmd.pod,
+    pod: effectivePod(run, spec),
+    ...(Object.keys(secrets).length ? { secretEnv: secrets } : {}),
     ...(argsFn || envFn ? { render: { code, context, args: argsFn, env: envFn } } : {}),
   };
 }

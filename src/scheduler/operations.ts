@@ -44,7 +44,7 @@ export async function clearTasks(
       if (mapped) {
         await tx.db.deleteFrom('task_instance').where('dag_id', '=', dagId).where('run_id', '=', runId).where('task_id', '=', taskId).where('map_index', '>=', 0).execute();
       }
-      const reset = { state: 'none' as const, budget_tries: 0, free_retries: 0, next_retry_at: null, end_date: null, failure_class: null, reason: null, result: null, updated_at: now };
+      const reset = { state: 'none' as const, budget_tries: 0, free_retries: 0, next_retry_at: null, end_date: null, failure_class: null, reason: null, result: null, cached_from: null, updated_at: now };
       // A mapped task keeps only its placeholder (map index -1), which is expanded again.
       await tx.db.updateTable('task_instance').set(reset).where('dag_id', '=', dagId).where('run_id', '=', runId).where('task_id', '=', taskId).execute();
       cleared.push(taskId);

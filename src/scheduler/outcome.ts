@@ -10,7 +10,8 @@ type Finished = Extract<ExecutorEvent, { type: 'finished' }>;
 
 /** What a finished try means for its task instance. */
 export type TryResolution =
-  | { readonly state: 'success'; readonly result: unknown; readonly follow?: readonly string[] }
+  /** A sweep's trial stopped by its policy is a stopped success: class early_stopped, no result. */
+  | { readonly state: 'success'; readonly result: unknown; readonly follow?: readonly string[]; readonly failureClass?: 'early_stopped'; readonly reason?: string }
   | { readonly state: 'skipped'; readonly reason: string }
   | {
       readonly state: 'up_for_retry';
@@ -86,6 +87,7 @@ export function resolveTry(run: RunModel, ti: TiModel, ev: Finished, now: number
     return { state: 'success', result, follow: checked.follow };
   }
   const failureClass = ev.failureClass ?? 'user_error';
+  if (failureClass === 'early_stopped') return { state: 'success', result: null, failureClass, reason: ev.reason ?? 'stopped early by the sweep’s stopping rule' };
   const decision = shouldRetry({
     failureClass,
     // Tries since the instance was last cleared; clearing resets both counters.

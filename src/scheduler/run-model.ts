@@ -19,6 +19,8 @@ export interface TiModel {
   seq: number;
   item: unknown;
   resourceOverrides: Record<string, unknown> | null;
+  /** A sweep's trial that a policy stopped early (state success, class early_stopped). */
+  stoppedEarly?: boolean;
 }
 
 export class TaskModel {
@@ -151,5 +153,6 @@ function fromRow(task: TaskModel, r: TaskInstanceRow, seq: number): TiModel {
     seq,
     item: r.item === null ? undefined : JSON.parse(r.item),
     resourceOverrides: r.resource_overrides === null ? null : JSON.parse(r.resource_overrides),
+    stoppedEarly: r.state === 'success' && r.failure_class === 'early_stopped',
   };
 }

@@ -1,8 +1,9 @@
 import os from 'node:os';
+import type { LogFields } from '../observability/logger.js';
 import type { TaskState } from '../core/states.js';
 import type { FailureClass } from '../core/failure.js';
 import { type AnyLaunch, type Executor, type ExecutorEvent, type LaunchRequest, type TryKey, tryKeyString } from '../executors/types.js';
-import type { DagRunRow, Store, TiChange } from '../store/store.js';
+import type { DagRow, DagRunRow, Store, TiChange } from '../store/store.js';
 import type { TaskTryTable } from '../store/schema.js';
 import { decideTask } from './dependencies.js';
 import { Heap } from '../util/heap.js';
@@ -13,12 +14,16 @@ import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 import { RealtimeLoop } from './realtime-loop.js';
 import { notifiersFor, Outbox } from './notifications.js';
+import type { CallbackWorkers } from '../notify/callback.js';
 import { recordTickMetrics } from './tick-metrics.js';
 import { dueDeadlines, nextDeadline } from './deadlines.js';
-import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES } from './admission.js';
+import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES, tiGpus, type PoolLimits } from './admission.js';
+import { effectiveResources } from './task-overrides.js';
 import type { DagSpec, Resources } from '../core/spec.js';
 import { createDueRuns } from './scheduled-runs.js';
 import { createAssetRuns } from './asset-runs.js';
+import { SweepMonitor, type SweepHooks } from './sweeps.js';
+import { type CacheHooks, fromCache } from './cache.js';
 
 /** Scheduled runs created per sync: a long catch-up proceeds in slices, so other DAGs keep moving. */
 const SCHEDULED_RUNS_PER_SYNC = 1_000;
@@ -53,7 +58,11 @@ export interface SchedulerOptions {
   readonly staleSchedulerMs?: number;
   /** An OOM-killed try is retried with memory × 1.5, up to this many MiB (default 65536). */
   readonly oomMemoryCapMb?: number;
-  readonly log?: (line: string) => void;
+  readonly log?: (line: string, fields?: LogFields) => void;
+  /** Runs callbacks (onSuccess, onFailure, …): the worker pool of inline tasks. */
+  readonly workerPool?: CallbackWorkers;
+  /** How long one callback may run before its worker is stopped (default 30 s). */
+  readonly callbackTimeoutMs?: number;
 }
 
 interface LiveTry {
@@ -79,31 +88,34 @@ export class Scheduler {
   private readonly retryTimers = new Heap<TiModel>((a, b) => (a.nextRetryAt ?? 0) < (b.nextRetryAt ?? 0));
   private readonly inbox: ExecutorEvent[] = [];
   private readonly live = new Map<string, LiveTry>();
-  private readonly counters = new AdmissionCounters();
+  private readonly counters = new AdmissionCounters((ti) => this.gpusOf(ti));
   private readonly dagFiles = new Map<string, string>();
   private readonly pausedDags = new Set<string>();
   private readonly specs = new Map<string, DagSpec>();
   private readonly outbox: Outbox;
+  private readonly sweeps = new SweepMonitor();
   /** Deadlines already handled (fired, or found fired in the store). */
   private readonly deadlinesDone = new Set<string>();
   /** Run time of tries finished in this tick, for duration metrics. */
   private readonly runSeconds = new Map<string, number>();
-  private pools = new Map<string, number>();
+  private pools = new Map<string, PoolLimits>();
   private seq = 0;
   private lastSync = Number.NEGATIVE_INFINITY;
+  /** Scheduled DAGs whose catch-up has runs left to create. */
+  private catchUpDags?: readonly DagRow[];
   private lastHeartbeat = Number.NEGATIVE_INFINITY;
   private liveSensors = 0;
   private forceSync = true;
   private launching = true;
   private readonly random: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, fields?: LogFields) => void;
   private readonly listeners = new Set<() => void>();
   private readonly loop: RealtimeLoop;
 
   constructor(private readonly o: SchedulerOptions) {
     this.random = o.random ?? Math.random;
     this.log = o.log ?? (() => {});
-    this.outbox = new Outbox(this.log);
+    this.outbox = new Outbox(this.log, { store: o.store, workers: o.workerPool, callbackTimeoutMs: o.callbackTimeoutMs, schedulerId: o.schedulerId, staleSchedulerMs: o.staleSchedulerMs });
     this.loop = new RealtimeLoop(
       { tick: (now) => this.tick(now), nextWakeAt: (now) => this.nextWakeAt(now), hasPendingWork: () => this.inbox.length > 0 },
       (e) => this.log(`scheduler tick failed: ${(e as Error).stack ?? e}`),
@@ -137,6 +149,7 @@ export class Scheduler {
   async recover(now: number): Promise<void> {
     if (this.o.store.dialect === 'sqlite') await this.o.store.db.updateTable('dag_run').set({ claimed_by: this.o.schedulerId }).where('state', 'in', ['queued', 'running']).execute();
     await this.sync(now);
+    await this.outbox.resume(now);
     if (this.o.store.dialect === 'sqlite') await this.adoptTries(await this.o.store.liveTries(), now);
   }
 
@@ -173,7 +186,8 @@ export class Scheduler {
 
   async tick(now: number): Promise<void> {
     const started = process.hrtime.bigint();
-    if (this.forceSync || now - this.lastSync >= (this.o.syncIntervalMs ?? 250)) await this.sync(now);
+    const synced = this.forceSync || now - this.lastSync >= (this.o.syncIntervalMs ?? 250);
+    if (synced) await this.sync(now);
     const events = this.inbox.splice(0);
     const launches: AnyLaunch[] = [];
     const cancels: { live: LiveTry; cls: FailureClass; reason: string }[] = [];
@@ -181,10 +195,12 @@ export class Scheduler {
       await this.o.store.transaction(async (tx) => {
         for (const ev of events) await this.applyEvent(tx, ev, now);
         await this.fireTimers(tx, now, cancels);
+        await this.sweeps.evaluate(tx, events, this.runs, this.sweepHooks(tx, cancels));
         await this.startQueuedRuns(tx, now);
         await this.propagate(tx, now);
         await this.finishRuns(tx, now);
         if (this.launching) await this.admit(tx, now, launches);
+        await this.outbox.persist(tx);
       });
     } catch (e) {
       this.log(`scheduler tick failed, reloading from the store: ${(e as Error).stack ?? e}`);
@@ -195,6 +211,8 @@ export class Scheduler {
     this.outbox.flush();
     for (const c of cancels) void this.executorOf(c.live.executor).cancel(c.live.key, c.cls, c.reason);
     for (const req of launches) this.launch(req);
+    // After this tick's launches, so events that arrive meanwhile wait on one slice at most.
+    if (!synced && this.catchUpDags) await this.createScheduledRuns(this.catchUpDags, now);
     recordTickMetrics(events, this.runSeconds, [...this.live.values()], this.pools, this.counters, started, this.o.defaultExecutor);
     for (const l of this.listeners) l();
   }
@@ -230,7 +248,7 @@ export class Scheduler {
     const dags = await store.listDags({ includeInactive: true });
     if (this.o.createScheduledRuns !== false) {
       const activeDags = dags.filter((d) => d.is_active === 1);
-      await createDueRuns(store, activeDags, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+      await this.createScheduledRuns(activeDags, now);
       await createAssetRuns(store, activeDags, (d, h) => this.specOf(d, h), now);
     }
     const dead = (await store.deadSchedulers(now - (this.o.staleSchedulerMs ?? 30_000))).filter((id) => id !== this.o.schedulerId);
@@ -240,7 +258,7 @@ export class Scheduler {
       store.nextQueuedRuns(QUEUED_RUNS_LOADED_PER_DAG, this.o.schedulerId),
       store.listPools(),
     ]);
-    this.pools = new Map(pools.map((p) => [p.name, p.slots]));
+    this.pools = new Map(pools.map((p) => [p.name, { slots: p.slots, gpus: p.gpus }]));
     this.pausedDags.clear();
     for (const d of dags) {
       this.dagFiles.set(d.dag_id, d.fileloc);
@@ -256,6 +274,17 @@ export class Scheduler {
     for (const [key, model] of this.runs) if (!active.has(key)) this.dropRun(model, 'the run was deleted or finished elsewhere');
     // Runs taken over from a dead scheduler: take back its tries, or record them as lost.
     if (claimed && dead.length) await this.adoptTries(await store.liveTries(dead), now);
+  }
+
+  /**
+   * Creates due scheduled runs, one bounded slice per tick: while a long catch-up has more,
+   * the next tick (at once) makes the next slice without a full sync, so the ticks in
+   * between keep scheduling other DAGs' tasks.
+   */
+  private async createScheduledRuns(dags: readonly DagRow[], now: number): Promise<void> {
+    const due = await createDueRuns(this.o.store, dags, (d, h) => this.specOf(d, h), now, SCHEDULED_RUNS_PER_SYNC);
+    this.catchUpDags = due.more ? dags : undefined;
+    if (due.more) this.wake();
   }
 
   /** DAG specs by version; a version never changes, so they are cached. */
@@ -365,8 +394,8 @@ export class Scheduler {
     await tx.updateTry(ev.key, ['queued', 'running'], {
       ...tryFields,
       state: r.state === 'success' ? 'success' : r.state === 'skipped' ? 'skipped' : 'failed',
-      failure_class: 'failureClass' in r ? r.failureClass : null,
-      reason: 'reason' in r ? r.reason : null,
+      failure_class: ('failureClass' in r ? r.failureClass : null) ?? null,
+      reason: ('reason' in r ? r.reason : null) ?? null,
       result: r.state === 'success' ? JSON.stringify(r.result) : null,
       counts_against_budget: budget ? 1 : 0,
     });
@@ -375,7 +404,8 @@ export class Scheduler {
     const common = { end_date: ev.at, budget_tries: ti.budgetTries, free_retries: ti.freeRetries };
     switch (r.state) {
       case 'success':
-        await this.setTi(tx, ti, 'success', { ...common, result: JSON.stringify(r.result), failure_class: null, reason: null });
+        ti.stoppedEarly = r.failureClass === 'early_stopped';
+        await this.setTi(tx, ti, 'success', { ...common, result: JSON.stringify(r.result), failure_class: r.failureClass ?? null, reason: r.reason ?? null });
         if (ti.task.mapped) run.results.delete(ti.task.spec.taskId);
         else run.results.set(ti.task.spec.taskId, r.result);
         if (r.follow) await this.skipUnfollowed(tx, run, ti.task, r.follow, now);
@@ -479,7 +509,7 @@ export class Scheduler {
       for (const d of dueDeadlines(run, now, this.deadlinesDone)) {
         if (!(await tx.recordDeadlineMissed(run.dagId, run.runId, d.taskId, now))) continue;
         const task = d.taskId ? run.tasks.get(d.taskId)?.spec : undefined;
-        this.log(`deadline missed: ${run.dagId}/${run.runId}: ${d.what}`);
+        this.log(`deadline missed: ${run.dagId}/${run.runId}: ${d.what}`, { dag_id: run.dagId, run_id: run.runId });
         this.outbox.add(notifiersFor('deadline_missed', run.spec, task), { kind: 'deadline_missed', dagId: run.dagId, runId: run.runId, taskId: d.taskId || undefined, state: run.row.state, reason: d.what, at: now });
       }
     }
@@ -533,7 +563,8 @@ export class Scheduler {
         const action = decideTask(run, task);
         if (action.kind === 'wait') continue;
         const pending = [...task.instances.values()].filter((ti) => ti.state === 'none');
-        if (action.kind === 'schedule') for (const ti of pending) await this.schedule(tx, ti, ['none']);
+        if (action.kind === 'schedule' && task.spec.sweepBestOf !== undefined) await this.sweeps.completeBest(tx, task, now, this.sweepHooks(tx, []));
+        else if (action.kind === 'schedule') for (const ti of pending) await this.schedule(tx, ti, ['none']);
         else if (action.kind === 'finish') {
           for (const ti of pending) await this.setTi(tx, ti, action.state, { end_date: now, reason: action.reason });
         } else await this.expand(tx, run, task, action.items, now);
@@ -578,7 +609,7 @@ export class Scheduler {
       const failedLeaf = run.leaves().some((t) => t.count('failed') + t.count('upstream_failed') > 0);
       const state = failedLeaf || run.timedOut ? 'failed' : 'success';
       if (await tx.setRunState(run.dagId, run.runId, ['running'], { state, end_date: now })) {
-        this.log(`run ${run.dagId}/${run.runId} finished: ${state}`);
+        this.log(`run ${run.dagId}/${run.runId} finished: ${state}`, { dag_id: run.dagId, run_id: run.runId, state });
         const event = state === 'success' ? 'run_success' : 'run_failed';
         const reason = run.timedOut ? 'the run exceeded its dagrunTimeout' : failedLeaf ? 'a final task failed' : undefined;
         this.outbox.add(notifiersFor(event, run.spec), { kind: event, dagId: run.dagId, runId: run.runId, state, reason, at: now });
@@ -599,6 +630,8 @@ export class Scheduler {
       const ti = this.queue.pop();
       if (!ti) break;
       if (ti.state !== 'scheduled' || !this.isCurrent(ti)) continue;
+      const cache = ti.task.spec.cache ? await fromCache(tx, ti, this.o.layout, this.cacheHooks(tx, ti, now)) : undefined;
+      if (cache?.hit) continue;
       const run = ti.task.run;
       const isSensor = ti.task.spec.kind === 'sensor';
       const executorName = isSensor ? SENSOR_EXECUTOR : (ti.task.spec.executor ?? run.spec.executor ?? this.o.defaultExecutor);
@@ -641,13 +674,15 @@ export class Scheduler {
           log_path: this.o.layout.logPath(key),
           scheduler_id: this.o.schedulerId,
           counts_against_budget: 1,
+          cache_key: cache?.key ?? null,
         },
       ]);
       ti.tryNumber = key.tryNumber;
-      await this.setTi(tx, ti, isSensor ? 'deferred' : 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null }, ['scheduled']);
+      const poolGpus = isSensor ? 0 : this.gpusOf(ti);
+      await this.setTi(tx, ti, isSensor ? 'deferred' : 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null, pool_gpus: poolGpus }, ['scheduled']);
       this.track(ti, key, executorName, null);
       if (counters !== this.counters && !isSensor) counters.add(ti);
-      admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, ti.task.spec.resources));
+      admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, effectiveResources(ti)));
       if (req) launches.push(req);
       else this.inbox.push({ type: 'finished', key, at: now, outcome: 'failed', exitCode: null, signal: null, failureClass: 'upstream_unavailable', reason: `could not prepare the task: ${launchError}` });
     }
@@ -662,7 +697,12 @@ export class Scheduler {
   private async admissionCounters(tx: Store): Promise<AdmissionCounters> {
     if (tx.dialect !== 'postgres') return this.counters;
     const usage = await tx.activeUsage([...this.pools.keys()]);
-    return AdmissionCounters.from(usage.pools, usage.dags, this.counters.byTask);
+    return AdmissionCounters.from(usage, this.counters.byTask, (ti) => this.gpusOf(ti));
+  }
+
+  /** The GPUs an instance asks for, counted against its pool's GPU quota. */
+  private gpusOf(ti: TiModel): number {
+    return tiGpus(ti, this.o.executors[ti.task.spec.executor ?? ti.task.run.spec.executor ?? this.o.defaultExecutor]);
   }
 
   private launch(req: AnyLaunch): void {
@@ -684,6 +724,37 @@ export class Scheduler {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  private cacheHooks(tx: Store, ti: TiModel, now: number): CacheHooks {
+    return {
+      now,
+      ensureResults: (ids) => this.ensureResults(tx, ti.task.run, ids),
+      succeed: (fields) => this.setTi(tx, ti, 'success', fields, ['scheduled']),
+      propagate: () => this.propagate(tx, now),
+    };
+  }
+
+  /** What sweeps may do: see live tries, stop them with class early_stopped, schedule promoted trials. */
+  private sweepHooks(tx: Store, cancels: { live: LiveTry; cls: FailureClass; reason: string }[]): SweepHooks {
+    const liveOf = (ti: TiModel) => this.live.get(tryKeyString({ dagId: ti.task.run.dagId, runId: ti.task.run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber }));
+    return {
+      isRunning: (ti) => liveOf(ti)?.cancelling === false,
+      stop: (ti, reason) => {
+        const l = liveOf(ti);
+        if (!l || l.cancelling) return;
+        l.cancelling = true;
+        cancels.push({ live: l, cls: 'early_stopped', reason });
+      },
+      promote: async (ti, reason) => {
+        ti.stoppedEarly = false;
+        ti.seq = ++this.seq;
+        await this.setTi(tx, ti, 'scheduled', { failure_class: null, reason, end_date: null }, ['success']);
+        this.queue.push(ti);
+      },
+      setTi: (ti, to, fields, from) => this.setTi(tx, ti, to, fields, from),
+      log: this.log,
+    };
+  }
 
   private async schedule(tx: Store, ti: TiModel, from: TaskState[]): Promise<void> {
     ti.seq = ++this.seq;
@@ -756,6 +827,7 @@ export class Scheduler {
     await this.tick(Date.now());
     this.loop.stop();
     // Another scheduler may take this one's runs at once.
+    await this.outbox.idle(Math.max(graceMs, 2_000));
     await this.o.store.releaseRuns(this.o.schedulerId);
     await this.o.store.removeScheduler(this.o.schedulerId);
   }

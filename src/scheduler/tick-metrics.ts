@@ -1,14 +1,14 @@
 import type { ExecutorEvent, TryKey } from '../executors/types.js';
 import { tryKeyString } from '../executors/types.js';
 import { recordSchedulerLoop, recordTryFinished, recordTryStarted, setPoolSlots, setTaskInstanceCounts } from '../observability/metrics.js';
-import type { AdmissionCounters } from './admission.js';
+import type { AdmissionCounters, PoolLimits } from './admission.js';
 
 /** Prometheus figures of one tick, recorded once it has committed. */
 export function recordTickMetrics(
   events: readonly ExecutorEvent[],
   runSeconds: Map<string, number>,
   live: readonly { readonly key: TryKey; readonly startedAt: number | null }[],
-  pools: ReadonlyMap<string, number>,
+  pools: ReadonlyMap<string, PoolLimits>,
   counters: AdmissionCounters,
   startedNs: bigint,
   executor: string,
@@ -23,6 +23,6 @@ export function recordTickMetrics(
   }
   const running = live.filter((l) => l.startedAt !== null).length;
   setTaskInstanceCounts(live.length - running, running);
-  setPoolSlots([...pools].map(([name, slots]) => ({ name, slots, used: counters.poolSlots.get(name) ?? 0 })));
+  setPoolSlots([...pools].map(([name, p]) => ({ name, slots: p.slots, used: counters.poolSlots.get(name) ?? 0 })));
   recordSchedulerLoop(Number(process.hrtime.bigint() - startedNs) / 1e9);
 }

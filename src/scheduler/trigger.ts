@@ -4,6 +4,7 @@ import type { DagSpec } from '../core/spec.js';
 import type { RunType } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { schemaProblems } from './outcome.js';
+import { OVERRIDES_KEY, parseOverrides, userConf } from './task-overrides.js';
 
 export interface TriggerOptions {
   readonly conf?: Record<string, unknown>;
@@ -13,14 +14,20 @@ export interface TriggerOptions {
   readonly dataIntervalStart?: number;
   readonly dataIntervalEnd?: number;
   readonly runType?: RunType;
+  /** Machine presets this process knows; a machine override naming another is refused (default: not checked here). */
+  readonly machines?: readonly string[];
 }
 
-/** Validates a trigger's conf against the DAG's params; returns the merged params or throws naming each field. */
-export function validateConf(spec: DagSpec, conf: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Validates a trigger's conf against the DAG's params, and its task overrides
+ * (`trainyard.overrides`, see task-overrides.ts); returns the merged params or throws naming each field.
+ */
+export function validateConf(spec: DagSpec, conf: Record<string, unknown>, machines?: readonly string[]): Record<string, unknown> {
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw new TrainyardError('INVALID_CONF', 'conf must be a JSON object, e.g. {"epochs": 5}');
   }
-  const params = { ...spec.paramsDefaults, ...conf };
+  if (conf[OVERRIDES_KEY] !== undefined) parseOverrides(spec, conf[OVERRIDES_KEY], machines);
+  const params = { ...spec.paramsDefaults, ...userConf(conf) };
   if (spec.paramsSchema) {
     const problems = schemaProblems(spec.paramsSchema, params);
     if (problems) {
@@ -37,7 +44,7 @@ export async function triggerRun(store: Store, dagId: string, opts: TriggerOptio
   const spec = await store.getSpec(dagId, dag.latest_version);
   if (!spec) throw new TrainyardError('DAG_NOT_FOUND', `DAG '${dagId}' has no stored version; is its file loading? See \`trainyard dags list-import-errors\``);
   const conf = opts.conf ?? {};
-  const params = validateConf(spec, conf);
+  const params = validateConf(spec, conf, opts.machines);
   const logicalDate = opts.logicalDate ?? now;
   // Airflow's data interval of a manual run: the schedule's latest complete interval.
   const interval = opts.dataIntervalStart === undefined ? manualDataInterval(spec.schedule, logicalDate) : undefined;

@@ -19,13 +19,15 @@ import { validateSchedule } from '../core/schedule-validate.js';
 import { validateAssetUri } from '../core/assets.js';
 import { referencedTasks } from '../core/values.js';
 import { parseSchedule } from './schedule-option.js';
-import { type SensorOptionsInput, validateSensorOptions } from '../sensors/options.js';
+import { type CustomCheckOptionsInput, type SensorOptionsInput, validateCustomCheckOptions, validateSensorOptions } from '../sensors/options.js';
+import { CALLBACK_OPTIONS, type CallbackEvent } from './user-code.js';
 import type { DagOptions } from './dag.js';
-import type { Duration, MapList, ResourcesInput, TaskDefaults } from './options.js';
+import type { CacheOption, Duration, MapList, ResourcesInput, TaskDefaults } from './options.js';
 import { zippedLists } from './options.js';
 import { isRef, refExpr, toExpr } from './refs.js';
 import { type Dependable, GroupHandle, type TaskDraft } from './task.js';
 import { parseCpu, parseMemoryMb } from './quantity.js';
+import { cacheOf } from './cache.js';
 
 export interface GroupDraft {
   readonly groupId: string;
@@ -76,6 +78,7 @@ export function buildDagSpec(dagId: string, options: DagOptions<z.ZodType | unde
     deadline: options.deadline ? { finishWithinMs: parseDuration(options.deadline.finishWithin), from: options.deadline.from ?? 'logical_date' } : undefined,
     tasks: withPriorityWeights(tasks, state.tasks),
     groups: state.groups.map((g) => ({ groupId: g.groupId, parent: g.parent })),
+    ...callbacksOf(options as Record<string, unknown>, ['run_success', 'run_failed'], `DAG '${dagId}'`),
   };
   validateDagSpec(spec);
   return spec;
@@ -95,7 +98,7 @@ function paramsOf(dagId: string, schema: z.ZodType | undefined): { schema?: Json
 }
 
 /** DAG defaults, then each enclosing group's from the outermost in. */
-function mergedDefaults(dagDefaults: TaskDefaults | undefined, groups: readonly GroupDraft[], groupId: string | undefined): TaskDefaults {
+export function mergedDefaults(dagDefaults: TaskDefaults | undefined, groups: readonly GroupDraft[], groupId: string | undefined): TaskDefaults {
   const chainOfGroups: GroupDraft[] = [];
   for (let g = groups.find((x) => x.groupId === groupId); g; g = groups.find((x) => x.groupId === g!.parent)) chainOfGroups.unshift(g);
   return Object.assign({}, dagDefaults, ...chainOfGroups.map((g) => g.defaults));
@@ -188,10 +191,7 @@ function commandOf(o: Record<string, unknown>): CommandSpec {
 function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string, Set<string>>): TaskSpec {
   const o = { ...defaults, ...draft.options } as Record<string, unknown> & TaskDefaults;
   const command = draft.kind === 'command' ? commandOf(o) : undefined;
-  const sensor =
-    draft.kind === 'sensor'
-      ? { check: toExpr(o.check), options: validateSensorOptions(o as SensorOptionsInput, { taskId: draft.taskId }) }
-      : undefined;
+  const sensor = draft.kind === 'sensor' ? sensorOf(o, draft.taskId) : undefined;
   const inputs = toExpr(o.inputs ?? {}) as Record<string, ValueExpr>;
   const mapping = mappingOf(o, draft.taskId);
   const upstream = new Set(explicit.get(draft.taskId) ?? []);
@@ -231,7 +231,31 @@ function taskSpec(draft: TaskDraft, defaults: TaskDefaults, explicit: Map<string
     notify: o.notify as TaskSpec['notify'],
     outlets: (o.outlets as string[] | undefined)?.map((u, i) => validateAssetUri(u, `task '${draft.taskId}': outlets[${i}]`)),
     startWithinMs: durationMs(o.startWithin as Duration | undefined),
+    sweep: draft.sweep,
+    sweepBestOf: draft.sweepBestOf,
+    cache: cacheOf(o.cache as CacheOption | undefined, draft),
+    ...callbacksOf(o, ['task_success', 'task_failed', 'task_retry', 'task_skipped'], `task '${draft.taskId}'`),
   };
+}
+
+/** A sensor's spec: a built-in check as data, or the marker of a custom check function. */
+function sensorOf(o: Record<string, unknown>, taskId: string): NonNullable<TaskSpec['sensor']> {
+  const options = validateSensorOptions(o as SensorOptionsInput, { taskId });
+  if (typeof o.check !== 'function') return { check: toExpr(o.check), options };
+  return { check: FUNCTION_EXPR, options: { ...options, ...validateCustomCheckOptions(o as CustomCheckOptionsInput, { taskId }) } };
+}
+
+/** Which events have a user function (`callbacks` in the spec); a value that is not a function is refused. */
+function callbacksOf(o: Record<string, unknown>, events: readonly CallbackEvent[], where: string): { callbacks?: CallbackEvent[] } {
+  const found = events.filter((event) => {
+    const value = o[CALLBACK_OPTIONS[event]];
+    if (value === undefined) return false;
+    if (typeof value !== 'function') {
+      throw new DagValidationError('CALLBACK_INVALID', `${where}: ${CALLBACK_OPTIONS[event]} must be a function, e.g. (ctx) => { ... }, not ${JSON.stringify(value)}`);
+    }
+    return true;
+  });
+  return found.length ? { callbacks: found } : {};
 }
 
 /**

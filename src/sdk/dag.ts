@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { DagSpec, NotifySpec } from '../core/spec.js';
 import type { AssetExpr } from '../core/assets.js';
-import { buildDagSpec, type GroupDraft } from './build-spec.js';
+import { buildDagSpec, type GroupDraft, mergedDefaults } from './build-spec.js';
 import type {
   CommandOptions,
   Expand,
@@ -11,14 +11,16 @@ import type {
   MapList,
   MappingOptions,
   SensorTaskOptions,
+  TaskCallback,
   TaskContext,
   TaskDefaults,
   Zipped,
 } from './options.js';
 import type { UnrefAll } from './refs.js';
 import { type Dependable, type EdgeSink, GroupHandle, TaskHandle, type TaskDraft } from './task.js';
-import { DAG_BRAND, type LoadedDag, type TaskCallables } from './user-code.js';
+import { CALLBACK_OPTIONS, DAG_BRAND, type LoadedDag, parseCallbackCodeId, type TaskCallables } from './user-code.js';
 import { callerLocation } from './where.js';
+import { type BestTrial, bestTrialPlaceholder, planSweep, Sweep, type SweepOptions } from './sweep.js';
 
 export interface DagOptions<S extends z.ZodType | undefined> {
   readonly description?: string;
@@ -45,6 +47,10 @@ export interface DagOptions<S extends z.ZodType | undefined> {
   readonly notify?: NotifySpec;
   /** Alert (once) if a run has not finished this long after its logical date (or its queue time). */
   readonly deadline?: { readonly finishWithin: number | string; readonly from?: 'logical_date' | 'queued_at' };
+  /** Runs in a worker when a run succeeds (task callbacks go in `defaultArgs` or on tasks). */
+  readonly onSuccess?: TaskCallback;
+  /** Runs in a worker when a run fails. */
+  readonly onFailure?: TaskCallback;
 }
 
 type ParamsOf<S> = S extends z.ZodType ? z.output<S> : Record<string, unknown>;
@@ -80,10 +86,7 @@ export class Scope<P> {
   // The implementation takes any options; the overloads above carry the types.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   command(id: string, options: CommandOptions<P, any, any, any> & MappingOptions<Expand, object>): TaskHandle<unknown> {
-    const callables: { args?: TaskCallables['args']; env?: TaskCallables['env'] } = {};
-    if (typeof options.args === 'function') callables.args = options.args as TaskCallables['args'];
-    if (typeof options.env === 'function') callables.env = options.env as TaskCallables['env'];
-    return this.declare(id, 'command', options, callables, options.branch === true);
+    return this.declare(id, 'command', options, commandCallables(options), options.branch === true);
   }
 
   /** An inline TypeScript task (the TaskFlow equivalent), mapped with `expand`. */
@@ -114,8 +117,27 @@ export class Scope<P> {
    * A sensor: waits for a file, an object key, another DAG's task, an HTTP check or a time.
    * While it waits it is `deferred` and holds no executor slot, pool slot or process.
    */
-  sensor(id: string, options: SensorTaskOptions): TaskHandle<unknown> {
-    return this.declare(id, 'sensor', options, {}, false);
+  sensor(id: string, options: SensorTaskOptions<P>): TaskHandle<unknown> {
+    // A custom check runs in a worker, like an inline task's body.
+    const check = options.check;
+    const callables: TaskCallables = typeof check === 'function' ? { run: (_inputs, c) => (check as (x: unknown) => unknown)(c) } : {};
+    return this.declare(id, 'sensor', options, callables, false);
+  }
+
+  /**
+   * A hyperparameter sweep: a command task mapped over `space` (one trial per map index),
+   * judged on the `objective` metric of its metric lines, with optional early stopping. Its
+   * `best` task's result is the best trial (map index, params, value) and a report of the
+   * trials stopped early and the time saved.
+   */
+  sweep<K extends object, R = unknown, I extends Inputs = {}>(id: string, options: SweepOptions<P, I, K, R>): Sweep<K, R> {
+    const plan = planSweep(this.fullId(id), options as SweepOptions<unknown, Inputs, unknown, unknown>);
+    const callables = commandCallables(options);
+    const bestTaskId = this.fullId(plan.bestLocalId);
+    const trials = this.declare(id, 'command', plan.trialOptions, callables, false, { sweep: { ...plan.spec, bestTaskId } });
+    const best = this.declare(plan.bestLocalId, 'inline', plan.bestOptions, { run: bestTrialPlaceholder(bestTaskId) }, false, { sweepBestOf: trials.taskId });
+    best.after(trials);
+    return new Sweep<K, R>(trials as TaskHandle<R[]>, best as TaskHandle<BestTrial<K>>);
   }
 
   /** A task group: ids inside are prefixed with `id.`, and `defaultArgs` apply to its tasks. */
@@ -132,6 +154,7 @@ export class Scope<P> {
     options: object,
     callables: TaskCallables,
     branch: boolean,
+    sweep: Pick<TaskDraft, 'sweep' | 'sweepBestOf'> = {},
   ): TaskHandle<unknown> {
     const draft: TaskDraft = {
       taskId: this.fullId(id),
@@ -141,10 +164,19 @@ export class Scope<P> {
       options: options as Record<string, unknown>,
       callables,
       branch,
+      ...sweep,
     };
     this.root.tasks.push(draft);
     return new TaskHandle(draft.taskId, this.root);
   }
+}
+
+/** The functions a command task's args and env may be given as. */
+function commandCallables(options: { readonly args?: unknown; readonly env?: unknown }): TaskCallables {
+  const callables: { args?: TaskCallables['args']; env?: TaskCallables['env'] } = {};
+  if (typeof options.args === 'function') callables.args = options.args as TaskCallables['args'];
+  if (typeof options.env === 'function') callables.env = options.env as TaskCallables['env'];
+  return callables;
 }
 
 /** Everything declared in one DAG, kept until the spec is built. */
@@ -176,7 +208,22 @@ export class Dag<P = Record<string, unknown>> extends Scope<P> implements Loaded
   }
 
   callables(taskId: string): TaskCallables | undefined {
+    const callback = parseCallbackCodeId(taskId);
+    if (callback) {
+      const fn = this.callbackOf(callback.event, callback.taskId);
+      return fn ? { run: (_inputs, c) => fn(c as unknown as Parameters<TaskCallback>[0]) } : undefined;
+    }
     return this.root.tasks.find((t) => t.taskId === taskId)?.callables;
+  }
+
+  /** The user function for an event: the DAG's for run events, the task's (or its defaults') for task events. */
+  private callbackOf(event: keyof typeof CALLBACK_OPTIONS, taskId: string | undefined): TaskCallback | undefined {
+    const name = CALLBACK_OPTIONS[event];
+    if (!taskId) return (this.options as Record<string, unknown>)[name] as TaskCallback | undefined;
+    const draft = this.root.tasks.find((t) => t.taskId === taskId);
+    if (!draft) return undefined;
+    const fn = draft.options[name] ?? mergedDefaults(this.options.defaultArgs, this.root.groups, draft.groupId)[name];
+    return typeof fn === 'function' ? (fn as TaskCallback) : undefined;
   }
 }
 

@@ -27,7 +27,40 @@ export interface TaskDefaults {
   readonly priorityWeight?: number;
   readonly resources?: ResourcesInput;
   readonly executor?: string;
+  /** Runs in a worker when a try succeeds. */
+  readonly onSuccess?: TaskCallback;
+  /** Runs in a worker when the task fails for good (no retry left). */
+  readonly onFailure?: TaskCallback;
+  /** Runs in a worker when a try fails and the task will be retried. */
+  readonly onRetry?: TaskCallback;
+  /** Runs in a worker when the task is skipped by its own try (a skip exit, a soft-fail sensor). */
+  readonly onSkip?: TaskCallback;
 }
+
+/** What a callback receives: the event, with the run's params and conf. */
+export interface CallbackContext {
+  readonly event: 'task_success' | 'task_failed' | 'task_retry' | 'task_skipped' | 'run_success' | 'run_failed';
+  readonly dagId: string;
+  readonly runId: string;
+  readonly taskId?: string;
+  readonly mapIndex?: number;
+  readonly tryNumber?: number;
+  /** The task's or run's state now. */
+  readonly state: string;
+  readonly reason?: string;
+  readonly failureClass?: string;
+  /** When it happened, epoch milliseconds. */
+  readonly at: number;
+  readonly logicalDate: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly conf: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A user function called on a task or run event. It runs in a worker process (never in the
+ * scheduler), once per event, with a timeout; an error it throws is logged and changes nothing.
+ */
+export type TaskCallback = (ctx: CallbackContext) => void | Promise<void>;
 
 export interface CommonTaskOptions extends TaskDefaults {
   readonly triggerRule?: TriggerRule;
@@ -44,7 +77,12 @@ export interface CommonTaskOptions extends TaskDefaults {
   readonly startWithin?: Duration;
   /** Asset URIs this task updates: when it succeeds, an event is recorded for each. */
   readonly outlets?: readonly string[];
+  /** Reuse the result of an earlier successful try with the same inputs instead of running (see docs/authoring.md). */
+  readonly cache?: CacheOption;
 }
+
+/** `true`, or the parts of the cache key the task adds: a version to bump by hand and a value (or ref). */
+export type CacheOption = true | { readonly version?: string; readonly key?: unknown };
 
 /** What a task declares about its result: a zod schema (validated at run time) or just a type. */
 export type ResultDecl<R> = z.ZodType<R> | ResultType<R>;
@@ -136,8 +174,31 @@ export type SensorCheckInput =
   | { readonly kind: 'time_delta'; readonly delta: Duration }
   | { readonly kind: 'date_time'; readonly at: string | number };
 
-export interface SensorTaskOptions extends CommonTaskOptions {
-  readonly check: SensorCheckInput;
+/** What a custom check receives: the try's context, the time of this check and how many came before. */
+export interface SensorCheckContext<P = Record<string, unknown>> extends TaskContext<P, Record<string, unknown>, undefined> {
+  /** Epoch milliseconds at the start of this check. */
+  readonly now: number;
+  /** Checks made before this one. */
+  readonly poke: number;
+}
+
+/**
+ * What a custom check returns: true (done), false (not yet), `{ done: true, value }` (done,
+ * with the sensor's result), or `{ done: false, detail }` (not yet, and why, shown as the
+ * task's pending reason).
+ */
+export type SensorCheckOutcome = boolean | { readonly done: true; readonly value?: unknown } | { readonly done: false; readonly detail?: string };
+
+/** A custom check: an async function in the DAG file, run in a worker process for each poke. */
+export type CustomSensorCheck<P = Record<string, unknown>> = (ctx: SensorCheckContext<P>) => SensorCheckOutcome | Promise<SensorCheckOutcome>;
+
+export interface SensorTaskOptions<P = Record<string, unknown>> extends CommonTaskOptions {
+  /** A built-in check, or a custom check function. */
+  readonly check: SensorCheckInput | CustomSensorCheck<P>;
+  /** A custom check: how long one check may run before it is stopped and counts as "not yet" (default 30s). */
+  readonly checkTimeout?: Duration;
+  /** A custom check: this many errors in a row fail the sensor (default 3); fewer count as "not yet". */
+  readonly maxConsecutiveErrors?: number;
   /** Between two checks (default 60s). */
   readonly pokeInterval?: Duration;
   /** Counted from the first check (default 7d). */

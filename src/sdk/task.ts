@@ -1,3 +1,4 @@
+import type { SweepSpec } from '../core/spec.js';
 import type { TaskCallables } from './user-code.js';
 import { type Ref, resultRef } from './refs.js';
 
@@ -19,6 +20,10 @@ export interface TaskDraft {
   readonly options: Readonly<Record<string, unknown>>;
   readonly callables: TaskCallables;
   readonly branch: boolean;
+  /** A sweep's trial task: how its trials are judged (see sweep.ts). */
+  readonly sweep?: SweepSpec;
+  /** A sweep's best-trial task: the trial task it reads. */
+  readonly sweepBestOf?: string;
 }
 
 /**

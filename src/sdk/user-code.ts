@@ -17,6 +17,36 @@ export interface TaskCallables {
   ) => Record<string, string> | Promise<Record<string, string>>;
 }
 
+/** The option that holds the user function for each event with callbacks. */
+export const CALLBACK_OPTIONS = {
+  task_success: 'onSuccess',
+  task_failed: 'onFailure',
+  task_retry: 'onRetry',
+  task_skipped: 'onSkip',
+  run_success: 'onSuccess',
+  run_failed: 'onFailure',
+} as const;
+
+export type CallbackEvent = keyof typeof CALLBACK_OPTIONS;
+
+const CALLBACK_PREFIX = 'callback:';
+
+/**
+ * The id under which `callables()` finds a callback: the event, and the task for task
+ * events. Task ids cannot contain ':', so it never names a task.
+ */
+export function callbackCodeId(event: CallbackEvent, taskId?: string): string {
+  return `${CALLBACK_PREFIX}${event}${taskId ? `:${taskId}` : ''}`;
+}
+
+/** The event and task of a callback id; undefined for a task id. */
+export function parseCallbackCodeId(id: string): { event: CallbackEvent; taskId?: string } | undefined {
+  if (!id.startsWith(CALLBACK_PREFIX)) return undefined;
+  const [event, taskId] = id.slice(CALLBACK_PREFIX.length).split(/:(.*)/s);
+  if (!(event in CALLBACK_OPTIONS)) return undefined;
+  return { event: event as CallbackEvent, ...(taskId ? { taskId } : {}) };
+}
+
 export interface LoadedDag {
   readonly [DAG_BRAND]: true;
   readonly dagId: string;

@@ -8,8 +8,8 @@ export {
   splitSecretEnv,
   toSecretKeyRef,
   resolveSecretEnv,
+  resolveTrySecrets,
   type ResolvedSecretEnv,
   type SecretKeyRefEnvVar,
   type SplitEnv,
 } from './resolver.js';
-export { secret, secretRef } from './refs.js';

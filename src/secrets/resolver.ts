@@ -93,13 +93,42 @@ export async function resolveSecretEnv(
   const values: Record<string, string> = {};
   const podEnv: SecretKeyRefEnvVar[] = [];
   for (const [envName, s] of Object.entries(secrets)) {
-    if (s.$expr === 'secretRef') {
-      if (executorKind === 'kubernetes') podEnv.push(toSecretKeyRef(envName, s));
-      else {
-        const v = s.optional ? await resolver.find(`${s.secret}/${s.key}`) : await resolver.get(`${s.secret}/${s.key}`);
-        if (v !== undefined) values[envName] = v;
-      }
-    } else values[envName] = await resolver.get(s.name);
+    if (s.$expr === 'secretRef' && executorKind === 'kubernetes') {
+      podEnv.push(toSecretKeyRef(envName, s));
+      continue;
+    }
+    const v = await lookUp(envName, s, resolver);
+    if (v !== undefined) values[envName] = v;
   }
   return { values, podEnv };
+}
+
+async function lookUp(envName: string, s: AnySecretExpr, resolver: SecretResolver): Promise<string | undefined> {
+  try {
+    if (s.$expr === 'secret') return await resolver.get(s.name);
+    const name = `${s.secret}/${s.key}`;
+    return s.optional ? await resolver.find(name) : await resolver.get(name);
+  } catch (e) {
+    if (!(e instanceof TrainyardError)) throw e;
+    throw new TrainyardError(e.code, `env ${envName}: ${e.message}`);
+  }
+}
+
+/**
+ * For executors: the try's secret env, or why it cannot start (a missing secret, an
+ * unreadable secrets file) as a failure reason naming the variable, the secret and the
+ * backends.
+ */
+export async function resolveTrySecrets(
+  secrets: Readonly<Record<string, AnySecretExpr>> | undefined,
+  resolver: () => SecretResolver,
+  executorKind: 'kubernetes' | 'local' | string,
+): Promise<ResolvedSecretEnv | { readonly error: string }> {
+  if (!secrets || Object.keys(secrets).length === 0) return { values: {}, podEnv: [] };
+  try {
+    return await resolveSecretEnv(secrets, resolver(), executorKind);
+  } catch (e) {
+    if (!(e instanceof TrainyardError)) throw e;
+    return { error: `a secret the task needs is missing, so it was not started: ${e.message}` };
+  }
 }

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dag } from '../index.js';
+import { dag, secret, secretRef } from '../index.js';
+import type { CommandLaunch } from '../executors/types.js';
+import { buildPod, type PodBuildDefaults } from '../executors/kubernetes/pod-spec.js';
 import { SecretMasker } from '../observability/mask.js';
-import { EnvSecretBackend, FileSecretBackend, parseDotEnv, resolveSecretEnv, secret, secretRef, secretResolverFromEnv, SecretResolver, splitSecretEnv } from './index.js';
+import { EnvSecretBackend, FileSecretBackend, parseDotEnv, resolveSecretEnv, resolveTrySecrets, secretResolverFromEnv, SecretResolver, splitSecretEnv } from './index.js';
 
 function tmpFile(name: string, text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-secrets-'));
@@ -58,7 +60,7 @@ describe('secret backends', () => {
 describe('secret references in DAGs', () => {
   it('serialise to references, never values, and validate Kubernetes names', () => {
     const d = dag('with_secrets');
-    d.command('train', { command: 'python3', env: { WANDB_API_KEY: secretRef('wandb', 'api-key'), HF_TOKEN: secret('HF_TOKEN'), LR: '0.1' } });
+    d.command('train', { command: 'python3', env: { WANDB_API_KEY: secretRef({ name: 'wandb', key: 'api-key' }), HF_TOKEN: secret('HF_TOKEN'), LR: '0.1' } });
     const spec = d.toSpec();
     const env = (spec.tasks.find((t) => t.taskId === 'train') as unknown as { command: { env: Record<string, unknown> } }).command.env;
     expect(env).toEqual({ WANDB_API_KEY: { $expr: 'secretRef', secret: 'wandb', key: 'api-key' }, HF_TOKEN: { $expr: 'secret', name: 'HF_TOKEN' }, LR: '0.1' });
@@ -87,5 +89,48 @@ describe('secret references in DAGs', () => {
     const local = await resolveSecretEnv(secrets, resolver, 'local');
     expect(local).toEqual({ values: { WANDB_API_KEY: 'wk-local-1', HF_TOKEN: 'hf-value-1' }, podEnv: [] });
     expect(masker.mask('wk-local-1 hf-value-1')).toBe('*** ***');
+  });
+});
+
+describe('secret env at launch', () => {
+  const launch = (secretEnv: CommandLaunch['secretEnv']): CommandLaunch => ({
+    kind: 'command',
+    key: { dagId: 'd', runId: 'r', taskId: 't', mapIndex: -1, tryNumber: 1 },
+    env: { TRAINYARD_DAG_ID: 'd', LR: '0.1' },
+    secretEnv,
+    resources: { cpu: 1, memoryMb: 128, gpu: 0 },
+    killGraceMs: 1000,
+    logPath: '/tmp/x.log',
+    resultPath: '/tmp/result.json',
+    resultLimitBytes: 1024,
+    command: 'python',
+    args: [],
+    shell: false,
+    image: 'python:3.12',
+  });
+  const defaults: PodBuildDefaults = {
+    executorId: 'trainyard', namespace: 'ml', resultPath: '/dev/termination-log', cpuLimits: false, localOnlyEnv: [], machines: {},
+    unscheduledTimeoutMs: 1000, startupTimeoutMs: 1000, onFinish: 'delete',
+  };
+
+  it('puts a secretKeyRef in the pod for secretRef and the resolved value for secret(name)', () => {
+    const { pod } = buildPod({
+      req: launch({ WANDB_API_KEY: { $expr: 'secretRef', secret: 'wandb', key: 'api-key' }, HF_TOKEN: { $expr: 'secret', name: 'HF_TOKEN' } }),
+      defaults,
+      secretValues: { HF_TOKEN: 'hf-resolved-1' },
+    });
+    const env = pod.spec!.containers[0].env!;
+    expect(env.find((e) => e.name === 'WANDB_API_KEY')).toEqual({ name: 'WANDB_API_KEY', valueFrom: { secretKeyRef: { name: 'wandb', key: 'api-key' } } });
+    expect(env.find((e) => e.name === 'HF_TOKEN')).toEqual({ name: 'HF_TOKEN', value: 'hf-resolved-1' });
+    expect(() => buildPod({ req: launch({ HF_TOKEN: { $expr: 'secret', name: 'HF_TOKEN' } }), defaults })).toThrow(/env HF_TOKEN: the value of secret 'HF_TOKEN' was not resolved/);
+  });
+
+  it('names the variable, the secret and the backends when one is missing, and resolves nothing when none is asked for', async () => {
+    const resolver = new SecretResolver([new EnvSecretBackend({})], new SecretMasker());
+    const r = await resolveTrySecrets({ DB_PASSWORD: { $expr: 'secret', name: 'db/password' } }, () => resolver, 'local');
+    expect(r).toEqual({ error: expect.stringMatching(/^a secret the task needs is missing, so it was not started: env DB_PASSWORD: secret 'db\/password' was not found \(looked in: environment \(TRAINYARD_SECRET_<NAME>\)\); set TRAINYARD_SECRET_DB_PASSWORD/) });
+    let asked = false;
+    expect(await resolveTrySecrets(undefined, () => ((asked = true), resolver), 'local')).toEqual({ values: {}, podEnv: [] });
+    expect(asked).toBe(false);
   });
 });

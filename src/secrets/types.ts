@@ -5,27 +5,19 @@
  * - `{ $expr: 'secret', name }` (`secret('WANDB_API_KEY')`): resolved when a try launches,
  *   from the secret backends (environment, then file); the value goes into the task's
  *   environment only, and is registered with the masker.
- * - `{ $expr: 'secretRef', secret, key }` (`secretRef('wandb', 'api-key')`): a Kubernetes
+ * - `{ $expr: 'secretRef', secret, key }` (`secretRef({ name: 'wandb', key: 'api-key' })`): a Kubernetes
  *   Secret. The Kubernetes executor turns it into `valueFrom.secretKeyRef`, so the value never
  *   leaves the cluster; the local executor resolves it from the backends as `<secret>/<key>`.
  */
+import type { SecretEnvRef } from '../core/spec.js';
 
-export interface SecretExpr {
-  readonly $expr: 'secret';
-  readonly name: string;
-}
+/** `secret(name)`: resolved from the backends when a try launches. */
+export type SecretExpr = Extract<SecretEnvRef, { $expr: 'secret' }>;
 
-export interface SecretRefExpr {
-  readonly $expr: 'secretRef';
-  /** The Kubernetes Secret's name. */
-  readonly secret: string;
-  /** The key inside it. */
-  readonly key: string;
-  /** When true, a missing Secret or key leaves the variable unset instead of failing the pod. */
-  readonly optional?: boolean;
-}
+/** `secretRef({ name, key })`: a key of a Kubernetes Secret (`optional`: a missing one leaves the variable unset). */
+export type SecretRefExpr = Extract<SecretEnvRef, { $expr: 'secretRef' }>;
 
-export type AnySecretExpr = SecretExpr | SecretRefExpr;
+export type AnySecretExpr = SecretEnvRef;
 
 /** Where secret values come from. */
 export interface SecretBackend {

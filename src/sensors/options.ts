@@ -165,3 +165,48 @@ export function formatDurationMs(ms: number): string {
   }
   return parts.join('');
 }
+
+/** A custom check may run this long in its worker before it is stopped (and counts as "not yet"). */
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+/** A custom check that throws this many times in a row fails its sensor. */
+export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 3;
+
+export interface CustomCheckOptionsInput {
+  /** How long one check may run: milliseconds or text. Default 30s. */
+  checkTimeout?: string | number;
+  /** Errors in a row that fail the sensor. Default 3. */
+  maxConsecutiveErrors?: number;
+}
+
+/**
+ * Options only a custom check (a function in the DAG file) takes. Throws DagValidationError:
+ * SENSOR_CHECK_TIMEOUT_INVALID (not a positive duration) or SENSOR_MAX_ERRORS_INVALID (not a
+ * whole number ≥ 1).
+ */
+export function validateCustomCheckOptions(input: CustomCheckOptionsInput = {}, where: SensorWhere = {}): { checkTimeoutMs: number; maxConsecutiveErrors: number } {
+  const prefix = describeWhere(where);
+  let checkTimeoutMs = DEFAULT_CHECK_TIMEOUT_MS;
+  if (input.checkTimeout !== undefined) {
+    try {
+      checkTimeoutMs = parseDuration(input.checkTimeout);
+    } catch {
+      checkTimeoutMs = Number.NaN;
+    }
+    if (!(checkTimeoutMs >= MIN_POKE_INTERVAL_MS)) {
+      throw new DagValidationError(
+        'SENSOR_CHECK_TIMEOUT_INVALID',
+        `${prefix}checkTimeout ${JSON.stringify(input.checkTimeout)} is not a duration of at least ${formatDurationMs(MIN_POKE_INTERVAL_MS)}. Use milliseconds or text like "30s".`,
+        where.dagId,
+      );
+    }
+  }
+  const max = input.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS;
+  if (!Number.isInteger(max) || max < 1) {
+    throw new DagValidationError(
+      'SENSOR_MAX_ERRORS_INVALID',
+      `${prefix}maxConsecutiveErrors must be a whole number of at least 1, not ${JSON.stringify(input.maxConsecutiveErrors)}.`,
+      where.dagId,
+    );
+  }
+  return { checkTimeoutMs, maxConsecutiveErrors: max };
+}

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { TrainyardError } from '../core/errors.js';
 import type { OpenedDatabase } from './db.js';
+import { PreparedStatements } from './prepared.js';
 import type { Database } from './schema.js';
 
 // bigint columns hold epoch milliseconds, which fit in a double.
@@ -19,6 +20,8 @@ export interface PostgresOptions {
    * the next query. Default: one line on stderr.
    */
   readonly onIdleError?: (err: Error) => void;
+  /** Run repeated statements as server-side prepared statements (default true; see prepared.ts). */
+  readonly prepare?: boolean;
 }
 
 /** Where a Postgres URL points, without its password. */
@@ -55,7 +58,7 @@ export async function openPostgres(url: string, poolSize: number, opts: Postgres
     opts.onIdleError ??
     ((err: Error) => process.stderr.write(`trainyard: a pooled Postgres connection to ${target.where} failed (${redact(err.message, target.password)}); it will be replaced\n`));
   pool.on('error', (err) => onIdleError(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: opts.prepare === false ? pool : new PreparedStatements().wrap(pool) }) });
   return { db, dialect: 'postgres', description: describePostgresUrl(url), close: () => db.destroy() };
 }
 

@@ -18,6 +18,8 @@ export interface Database {
   backfill: BackfillTable;
   deadline_alert: DeadlineAlertTable;
   asset_event: AssetEventTable;
+  notification_outbox: NotificationOutboxTable;
+  change_event: ChangeEventTable;
 }
 
 export interface DagTable {
@@ -112,6 +114,10 @@ export interface TaskInstanceTable {
   /** JSON Resources overrides for the next try (e.g. memory after an OOM). */
   resource_overrides: string | null;
   updated_at: number;
+  /** GPUs the instance holds in its pool while queued or running (migration 0008; null counts as 0). */
+  pool_gpus?: number | null;
+  /** JSON: the earlier try whose result this instance reused (task caching, migration 0009); null when it ran. */
+  cached_from?: string | null;
 }
 
 export interface TaskTryTable {
@@ -137,12 +143,16 @@ export interface TaskTryTable {
   log_path: string;
   counts_against_budget: number;
   scheduler_id: string | null;
+  /** The task's cache key when it declares caching (migration 0009). */
+  cache_key?: string | null;
 }
 
 export interface PoolTable {
   name: string;
   slots: number;
   description: string | null;
+  /** GPU quota (migration 0008): the most GPUs its queued and running tasks may ask for; null for none. */
+  gpus: number | null;
 }
 
 export interface MetricTable {
@@ -192,4 +202,36 @@ export interface AssetEventTable {
   /** JSON object. */
   extra: string;
   created_at: number;
+}
+
+/** Written by triggers (migration 0010_change_feed) with every state change; read by the API's event feed. */
+export interface ChangeEventTable {
+  id: number;
+  /** Postgres only: the writing transaction (xid8, as text). */
+  txid?: string;
+  kind: 'run' | 'ti' | 'dag' | 'import_error';
+  dag_id: string | null;
+  run_id: string | null;
+  task_id: string | null;
+  map_index: number | null;
+  state: string | null;
+  try_number: number | null;
+  detail: string | null;
+}
+
+/** Notifications and callbacks to deliver (migration 0012_notification_outbox). */
+export interface NotificationOutboxTable {
+  id: string;
+  created_at: number;
+  dag_id: string;
+  run_id: string;
+  event: string;
+  /** JSON: a notifier spec, or { kind: 'callback', taskId? }. */
+  target: string;
+  /** JSON: the Notification. */
+  payload: string;
+  state: 'pending' | 'sending' | 'sent' | 'failed' | 'interrupted';
+  claimed_by: string | null;
+  error: string | null;
+  finished_at: number | null;
 }

@@ -477,18 +477,35 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
 
     describe('pools', () => {
       it('the migration creates default_pool; upsert creates and updates; delete removes', async () => {
-        expect(await store.listPools()).toEqual([{ name: 'default_pool', slots: 128, description: 'The pool tasks use unless they name another' }]);
+        expect(await store.listPools()).toEqual([{ name: 'default_pool', slots: 128, description: 'The pool tasks use unless they name another', gpus: null }]);
         await store.upsertPool('gpu', 4, 'the A100s');
         await store.upsertPool('cpu', 64, null);
-        await store.upsertPool('gpu', 8, 'more A100s');
+        await store.upsertPool('gpu', 8, 'more A100s', 16);
         expect(await store.listPools()).toEqual([
-          { name: 'cpu', slots: 64, description: null },
-          { name: 'default_pool', slots: 128, description: 'The pool tasks use unless they name another' },
-          { name: 'gpu', slots: 8, description: 'more A100s' },
+          { name: 'cpu', slots: 64, description: null, gpus: null },
+          { name: 'default_pool', slots: 128, description: 'The pool tasks use unless they name another', gpus: null },
+          { name: 'gpu', slots: 8, description: 'more A100s', gpus: 16 },
         ]);
         expect(await store.deletePool('gpu')).toBe(true);
         expect(await store.deletePool('gpu')).toBe(false);
         expect((await store.listPools()).map((p) => p.name)).toEqual(['cpu', 'default_pool']);
+      });
+
+      it('a GPU quota must be a whole number, 0 or more; activeUsage sums the GPUs live instances hold per pool', async () => {
+        await expect(store.upsertPool('gpu', 4, null, -2)).rejects.toThrow("pool 'gpu': the GPU quota must be a whole number of GPUs, 0 or more, or null for no quota (got -2)");
+        await expect(store.upsertPool('gpu', 4, null, 0.5)).rejects.toThrow(/got 0\.5/);
+        expect((await store.listPools()).map((p) => p.name)).toEqual(['default_pool']);
+        await store.upsertPool('gpu', 4, null, 8);
+        await store.createRun(run('d', 'r'));
+        await store.insertTaskInstances([
+          ti('d', 'r', 'a', 0, { pool: 'gpu', state: 'queued', pool_gpus: 2 }),
+          ti('d', 'r', 'a', 1, { pool: 'gpu', state: 'running', pool_gpus: 1 }),
+          ti('d', 'r', 'a', 2, { pool: 'gpu', state: 'success', pool_gpus: 4 }),
+          ti('d', 'r', 'b', -1, { state: 'running', pool_gpus: 0 }),
+        ]);
+        const usage = await store.transaction((tx) => tx.activeUsage(['gpu', 'default_pool']));
+        expect(usage.gpus).toEqual(new Map([['gpu', 3]]));
+        expect(usage.pools).toEqual(new Map([['gpu', 2], ['default_pool', 1]]));
       });
     });
 

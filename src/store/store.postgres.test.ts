@@ -12,7 +12,8 @@ import { migrateToLatest, openDatabase } from './db.js';
 import { MIGRATION_LOCK_KEY, withMigrationLock } from './migrate-lock.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { openPostgres } from './postgres.js';
-import { storeConformance } from './store.conformance.js';
+import { claimsConformance } from './claims.conformance.js';
+import { type OpenedStore, storeConformance } from './store.conformance.js';
 import { Store } from './store.js';
 
 // The helper lives in test/support, outside the build's rootDir (src), so it is loaded by a
@@ -31,7 +32,7 @@ interface PostgresSupport {
 const supportPath = '../../test/support/postgres.js';
 const { freshPostgresDatabase, postgresServerUrl, withAdmin, withDatabaseName } = (await import(supportPath)) as PostgresSupport;
 
-storeConformance('postgres', async () => {
+const openFreshStore = async (): Promise<OpenedStore> => {
   const database = await freshPostgresDatabase();
   const opened = await openPostgres(database.url, 4);
   return {
@@ -41,7 +42,9 @@ storeConformance('postgres', async () => {
       await database.drop();
     },
   };
-});
+};
+storeConformance('postgres', openFreshStore);
+claimsConformance('postgres', openFreshStore);
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {

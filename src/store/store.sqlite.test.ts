@@ -4,11 +4,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, openSqlite } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { storeConformance } from './store.conformance.js';
+import { claimsConformance } from './claims.conformance.js';
+import { type OpenedStore, storeConformance } from './store.conformance.js';
 import { Store } from './store.js';
 
 // A file, not :memory:, so SQLite runs as it does in `trainyard standalone` (WAL, one file).
-storeConformance('sqlite', async () => {
+const openFreshStore = async (): Promise<OpenedStore> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-store-'));
   const opened = openSqlite(path.join(dir, 'trainyard.db'));
   await migrateToLatest(opened.db);
@@ -19,7 +20,9 @@ storeConformance('sqlite', async () => {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+storeConformance('sqlite', openFreshStore);
+claimsConformance('sqlite', openFreshStore);
 
 describe('SQLite migrations', () => {
   it('several connections migrating one file at once all succeed, and the schema is created once', async () => {

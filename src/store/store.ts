@@ -3,6 +3,8 @@ import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import { TrainyardError } from '../core/errors.js';
 import type { DagSpec } from '../core/spec.js';
 import type { RunState, TaskState } from '../core/states.js';
+import { claimFairShare } from './claims.js';
+import { insertMetricRows } from './metric-insert.js';
 import type { DialectName } from './db.js';
 import type { Database, DagRunTable, DagTable, TaskInstanceTable, TaskTryTable } from './schema.js';
 
@@ -316,23 +318,13 @@ export class Store {
   }
 
   /**
-   * Claims up to `limit` active runs that no live scheduler works on (unclaimed, or claimed by
-   * a dead one). On Postgres concurrent schedulers skip each other's locked rows.
+   * Claims active runs that no live scheduler works on (unclaimed, or claimed by a dead one):
+   * at most `limit`, and no more than this scheduler's fair share of all active runs, so that
+   * live schedulers divide the runs between them (claims.ts). One statement; on Postgres
+   * concurrent schedulers skip each other's locked rows.
    */
-  async claimRuns(me: string, dead: readonly string[], limit: number): Promise<number> {
-    return this.transaction(async (tx) => {
-      let q = tx.db
-        .selectFrom('dag_run')
-        .select(['dag_id', 'run_id'])
-        .where('state', 'in', ['queued', 'running'])
-        .where((eb) => (dead.length ? eb.or([eb('claimed_by', 'is', null), eb('claimed_by', 'in', dead)]) : eb('claimed_by', 'is', null)))
-        .orderBy('queued_at')
-        .limit(limit);
-      if (tx.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      const rows = await q.execute();
-      for (const r of rows) await tx.db.updateTable('dag_run').set({ claimed_by: me }).where('dag_id', '=', r.dag_id).where('run_id', '=', r.run_id).execute();
-      return rows.length;
-    });
+  claimRuns(me: string, dead: readonly string[], limit: number): Promise<number> {
+    return claimFairShare(this.db, this.dialect, me, dead, limit);
   }
 
   /** Lets go of this scheduler's runs (on shutdown), so another takes them at once. */
@@ -345,12 +337,12 @@ export class Store {
    * On Postgres the pool rows are locked until the transaction ends, so admissions of several
    * schedulers into one pool take turns.
    */
-  async activeUsage(pools: readonly string[]): Promise<{ pools: Map<string, number>; dags: Map<string, number> }> {
+  async activeUsage(pools: readonly string[]): Promise<{ pools: Map<string, number>; dags: Map<string, number>; gpus: Map<string, number> }> {
     if (pools.length && this.dialect === 'postgres') await this.db.selectFrom('pool').select('name').where('name', 'in', pools).forUpdate().execute();
     const poolRows = pools.length
       ? await this.db
           .selectFrom('task_instance')
-          .select(['pool', (eb) => eb.fn.sum<number>('pool_slots').as('used')])
+          .select(['pool', (eb) => eb.fn.sum<number>('pool_slots').as('used'), (eb) => eb.fn.sum<number>('pool_gpus').as('gpus')])
           .where('state', 'in', ['queued', 'running'])
           .where('pool', 'in', pools)
           .groupBy('pool')
@@ -362,7 +354,11 @@ export class Store {
       .where('state', 'in', ['queued', 'running'])
       .groupBy('dag_id')
       .execute();
-    return { pools: new Map(poolRows.map((r) => [r.pool, Number(r.used)])), dags: new Map(dagRows.map((r) => [r.dag_id, Number(r.n)])) };
+    return {
+      pools: new Map(poolRows.map((r) => [r.pool, Number(r.used)])),
+      dags: new Map(dagRows.map((r) => [r.dag_id, Number(r.n)])),
+      gpus: new Map(poolRows.filter((r) => Number(r.gpus) > 0).map((r) => [r.pool, Number(r.gpus)])),
+    };
   }
 
   // ---- task instances --------------------------------------------------------------------
@@ -453,6 +449,19 @@ export class Store {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** The latest successful try (not stopped early) with this cache key. */
+  findCachedTry(cacheKey: string): Promise<TaskTryRow | undefined> {
+    return this.db
+      .selectFrom('task_try')
+      .selectAll()
+      .where('cache_key', '=', cacheKey)
+      .where('state', '=', 'success')
+      .where('failure_class', 'is', null)
+      .orderBy('end_date', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** Tries still queued or running, for adoption: all of them, or those of the given schedulers. */
   liveTries(schedulerIds?: readonly string[]): Promise<TaskTryRow[]> {
     let q = this.db.selectFrom('task_try').selectAll().where('state', 'in', LIVE_TRY_STATES);
@@ -481,11 +490,13 @@ export class Store {
     return this.db.selectFrom('pool').selectAll().orderBy('name').execute();
   }
 
-  async upsertPool(name: string, slots: number, description: string | null): Promise<void> {
+  /** Creates or replaces a pool. `gpus` is its GPU quota (null: none); a bad quota throws INVALID_POOL and changes nothing. */
+  async upsertPool(name: string, slots: number, description: string | null, gpus: number | null = null): Promise<void> {
+    checkPoolQuota(name, slots, gpus);
     await this.db
       .insertInto('pool')
-      .values({ name, slots, description })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ slots, description }))
+      .values({ name, slots, description, gpus })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ slots, description, gpus }))
       .execute();
   }
 
@@ -496,13 +507,49 @@ export class Store {
 
   // ---- metrics ---------------------------------------------------------------------------
 
+  /** Metric points in large prepared batches (metric-insert.ts): the ingestion path of every metric line. */
   async insertMetrics(rows: readonly Insertable<Database['metric']>[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await this.db
-        .insertInto('metric')
-        .values(rows.slice(i, i + CHUNK))
-        .execute();
-    }
+    await insertMetricRows(this.db, this.dialect, rows);
+  }
+
+  /** One metric's points over every instance and try of a task (a sweep's objective). */
+  taskMetric(dagId: string, runId: string, taskId: string, name: string) {
+    return this.db
+      .selectFrom('metric')
+      .select(['map_index', 'try_number', 'name', 'step', 'value'])
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .where('task_id', '=', taskId)
+      .where('name', '=', name)
+      .execute();
+  }
+
+  /** The names of the metrics a task's instances reported, at most `limit`. */
+  async taskMetricNames(dagId: string, runId: string, taskId: string, limit = 50): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('metric')
+      .select('name')
+      .distinct()
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .where('task_id', '=', taskId)
+      .orderBy('name')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  /** Every try of every instance of a task, by map index and try number. */
+  listTaskTries(dagId: string, runId: string, taskId: string): Promise<TaskTryRow[]> {
+    return this.db
+      .selectFrom('task_try')
+      .selectAll()
+      .where('dag_id', '=', dagId)
+      .where('run_id', '=', runId)
+      .where('task_id', '=', taskId)
+      .orderBy('map_index')
+      .orderBy('try_number')
+      .execute();
   }
 
   listMetrics(k: TiKey & { tryNumber?: number }) {
@@ -515,5 +562,15 @@ export class Store {
       .where('map_index', '=', k.mapIndex);
     if (k.tryNumber !== undefined) q = q.where('try_number', '=', k.tryNumber);
     return q.orderBy('try_number').orderBy('name').orderBy('step', (ob) => ob.asc().nullsFirst()).execute();
+  }
+}
+
+/** A pool's slots and GPU quota must be whole numbers, 0 or more. */
+export function checkPoolQuota(name: string, slots: number, gpus: number | null): void {
+  if (!Number.isInteger(slots) || slots < 0) {
+    throw new TrainyardError('INVALID_POOL', `pool '${name}': slots must be a whole number, 0 or more (got ${slots})`);
+  }
+  if (gpus !== null && (!Number.isInteger(gpus) || gpus < 0)) {
+    throw new TrainyardError('INVALID_POOL', `pool '${name}': the GPU quota must be a whole number of GPUs, 0 or more, or null for no quota (got ${gpus})`);
   }
 }

@@ -16,6 +16,9 @@ import { RunPage } from './pages/RunPage.js';
 // Loaded when first needed: the DAG list, a DAG's grid and a run page stay small to parse.
 const TryPage = lazy(() => import('./pages/TryPage.js').then((m) => ({ default: m.TryPage })));
 const ImportErrors = lazy(() => import('./pages/ImportErrors.js').then((m) => ({ default: m.ImportErrors })));
+const ModelsPage = lazy(() => import('./pages/ml/ModelsPage.js').then((m) => ({ default: m.ModelsPage })));
+const ModelPage = lazy(() => import('./pages/ml/ModelPage.js').then((m) => ({ default: m.ModelPage })));
+const SweepPage = lazy(() => import('./pages/ml/SweepPage.js').then((m) => ({ default: m.SweepPage })));
 
 export function App() {
   const [health, setHealth] = useState<Health>();
@@ -87,6 +90,7 @@ function Shell({ session, health, logout }: { session: Session; health: Health |
         <nav aria-label="main">
           <Link to="/">DAGs</Link>
           <Link to="/import-errors">Import errors</Link>
+          <Link to="/models">Models</Link>
         </nav>
         <span className="spacer" />
         <span className={`live-indicator ${mode}`} title={mode === 'stream' ? 'live: server-sent events' : mode === 'poll' ? 'live: refreshing every few seconds' : 'connecting'}>
@@ -127,6 +131,9 @@ function Routes() {
   let m: Record<string, string> | null;
   if (path === '/' || path === '/dags') return <DagList />;
   if (path === '/import-errors') return <ImportErrors />;
+  if (path === '/models') return <ModelsPage />;
+  if ((m = match('/models/:name', path))) return <ModelPage key={m.name} name={m.name} />;
+  if ((m = match('/dags/:dagId/runs/:runId/sweeps/:taskId', path))) return <SweepPage key={`${m.dagId}/${m.runId}/${m.taskId}`} dagId={m.dagId} runId={m.runId} taskId={m.taskId} />;
   if ((m = match('/dags/:dagId', path))) return <DagPage key={m.dagId} dagId={m.dagId} />;
   if ((m = match('/dags/:dagId/runs/:runId', path))) return <RunPage key={`${m.dagId}/${m.runId}`} dagId={m.dagId} runId={m.runId} />;
   if ((m = match('/dags/:dagId/runs/:runId/tasks/:taskId/:mapIndex', path)))

@@ -23,6 +23,9 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   'GET /dags/{dag_id}': 'viewer',
   'PATCH /dags/{dag_id}': 'op',
   'GET /importErrors': 'viewer',
+  'GET /dags/{dag_id}/grid': 'viewer',
+  // live state changes (server-sent events)
+  'GET /events': 'viewer',
   // runs
   'GET /runs': 'viewer',
   'GET /dags/{dag_id}/runs': 'viewer',
@@ -41,6 +44,20 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/logs': 'viewer',
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/logs/stream': 'viewer',
   'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/metrics': 'viewer',
+  // metric series and sweeps
+  'GET /dags/{dag_id}/runs/{run_id}/taskInstances/{task_id}/{map_index}/tries/{try_number}/series': 'viewer',
+  'GET /dags/{dag_id}/runs/{run_id}/sweeps/{task_id}/series': 'viewer',
+  'GET /dags/{dag_id}/runs/{run_id}/sweeps/{task_id}/trials': 'viewer',
+  // model registry: viewers read, ops promote
+  'GET /models': 'viewer',
+  'GET /models/{name}': 'viewer',
+  'GET /models/{name}/versions': 'viewer',
+  'GET /models/{name}/versions/{version}': 'viewer',
+  'GET /models/{name}/aliases': 'viewer',
+  'POST /models/{name}/versions/{version}/promote': 'op',
+  // cost
+  'GET /cost': 'viewer',
+  'GET /dags/{dag_id}/runs/{run_id}/cost': 'viewer',
   // backfills
   'POST /dags/{dag_id}/backfills': 'op',
   // assets

@@ -30,6 +30,7 @@ const LIST_COLUMNS = [
   'failure_class',
   'reason',
   'item',
+  'cached_from',
 ] as const;
 
 export type ListedTaskInstance = Pick<TaskInstanceRow, (typeof LIST_COLUMNS)[number]>;

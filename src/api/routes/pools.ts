@@ -10,7 +10,12 @@ async function requirePool(store: Store, name: string) {
   return pool;
 }
 
-const view = (p: { name: string; slots: number; description: string | null }) => ({ name: p.name, slots: Number(p.slots), description: p.description });
+const view = (p: { name: string; slots: number; description: string | null; gpus: number | null }) => ({
+  name: p.name,
+  slots: Number(p.slots),
+  description: p.description,
+  ...(p.gpus === null ? {} : { gpus: Number(p.gpus) }),
+});
 
 export const poolRoutes = [
   route({
@@ -45,7 +50,7 @@ export const poolRoutes = [
       if ((await deps.store.listPools()).some((p) => p.name === body.name)) {
         throw new ApiError(409, 'POOL_EXISTS', `pool '${body.name}' exists; change it with PATCH /api/v1/pools/${body.name}`);
       }
-      await deps.store.upsertPool(body.name, body.slots, body.description ?? null);
+      await deps.store.upsertPool(body.name, body.slots, body.description ?? null, body.gpus ?? null);
       deps.scheduler?.notify();
       return view(await requirePool(deps.store, body.name));
     },
@@ -54,13 +59,14 @@ export const poolRoutes = [
     method: 'patch',
     path: '/pools/{name}',
     tag: 'Pools',
-    summary: "Change a pool's slots or description",
+    summary: "Change a pool's slots, GPU quota or description",
     params: poolPath,
     body: PatchPoolBody,
     response: Pool,
     handler: async ({ deps, params, body }) => {
       const pool = await requirePool(deps.store, params.name);
-      await deps.store.upsertPool(pool.name, body.slots ?? pool.slots, body.description === undefined ? pool.description : body.description);
+      const gpus = body.gpus === undefined ? pool.gpus : body.gpus;
+      await deps.store.upsertPool(pool.name, body.slots ?? pool.slots, body.description === undefined ? pool.description : body.description, gpus);
       deps.scheduler?.notify();
       return view(await requirePool(deps.store, pool.name));
     },

@@ -2,6 +2,7 @@ import { TrainyardError } from '../../core/errors.js';
 import type { RunState } from '../../core/states.js';
 import { clearTasks, markRun } from '../../scheduler/operations.js';
 import { triggerRun, validateConf } from '../../scheduler/trigger.js';
+import { OVERRIDES_KEY, userConf } from '../../scheduler/task-overrides.js';
 import { confProblems } from '../conf-problems.js';
 import { ApiError, invalid } from '../errors.js';
 import { listRuns, taskCounts } from '../queries/runs.js';
@@ -56,17 +57,20 @@ export const runRoutes = [
       const dag = await requireDag(deps.store, params.dag_id);
       const spec = await requireSpec(deps.store, dag.dag_id, dag.latest_version);
       const conf = body.conf ?? {};
+      // Machine presets come from the config (TRAINYARD_K8S_MACHINES): an override must name one of them.
+      const machines = Object.keys(deps.config.k8sMachines ?? {});
       try {
-        validateConf(spec, conf);
+        validateConf(spec, conf, machines);
       } catch (e) {
         if (e instanceof TrainyardError && e.code === 'INVALID_CONF') {
-          const details = confProblems(spec, conf);
-          throw invalid(e.message, details.length ? details : [{ field: 'body.conf', reason: e.message }]);
+          const details = confProblems(spec, userConf(conf));
+          const field = e.message.startsWith(OVERRIDES_KEY) ? `body.conf.${OVERRIDES_KEY}` : 'body.conf';
+          throw invalid(e.message, details.length ? details : [{ field, reason: e.message }]);
         }
         throw e;
       }
       const logicalDate = body.logical_date === undefined ? undefined : Date.parse(body.logical_date);
-      const { runId } = await triggerRun(deps.store, dag.dag_id, { conf, runId: body.run_id, logicalDate }, now);
+      const { runId } = await triggerRun(deps.store, dag.dag_id, { conf, runId: body.run_id, logicalDate, machines }, now);
       deps.scheduler?.notify();
       return runDetail(deps, dag.dag_id, runId);
     },

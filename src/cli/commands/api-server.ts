@@ -4,15 +4,13 @@ import { openRuntime } from '../../app/runtime.js';
 import { type GlobalOptions, configFrom } from '../context.js';
 import { UsageError } from '../format.js';
 import { serveWebAssets } from '../../web-static.js';
+import { componentLoggers, lineLogger } from '../../observability/logger.js';
+import { secretResolverFromEnv } from '../../secrets/resolver.js';
 
 interface ApiServerOptions {
   readonly port?: string;
   readonly host?: string;
   readonly auth?: boolean;
-}
-
-function say(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 export function parsePort(raw: string | undefined): number | undefined {
@@ -33,11 +31,16 @@ export function registerApiServerCommand(program: Command, globals: () => Global
     .action(async (o: ApiServerOptions) => {
       const port = parsePort(o.port);
       const auth = o.auth === false ? 'none' : authModeFromEnv();
-      const rt = await openRuntime(configFrom(globals()));
+      const config = configFrom(globals());
+      const logs = componentLoggers(config.logLevel);
+      const say = lineLogger(logs('api-server'));
+      // Known secret values are masked in responses and logs from the start.
+      secretResolverFromEnv();
+      const rt = await openRuntime(config);
       try {
         if (auth === 'password') await ensureAdmin(rt.store, say);
-        const { server, url } = await startApi(rt, { port, host: o.host, auth, log: say, web: serveWebAssets() });
-        say(`trainyard api-server up: ${url}/api/v1 (auth: ${auth}), database ${rt.database.description}`);
+        const { server, url } = await startApi(rt, { port, host: o.host, auth, log: lineLogger(logs('api-server'), 'error'), web: serveWebAssets() });
+        say(`trainyard api-server up: ${url}/api/v1 (auth: ${auth}), database ${rt.database.description}`, { url });
         if (auth === 'none') say('authentication is off: anyone on this machine can act as an admin');
         let stopping = false;
         const stop = (signal: string) => {

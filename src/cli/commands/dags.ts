@@ -1,5 +1,6 @@
 import { type Command } from 'commander';
 import { TrainyardError } from '../../core/errors.js';
+import { formatSweepSummary } from '../../sdk/sweep.js';
 import { startSchedulerServices } from '../../app/runtime.js';
 import { DagProcessor } from '../../dag-processing/processor.js';
 import { migrateToLatest, openSqlite } from '../../store/db.js';
@@ -92,7 +93,7 @@ export function registerDagCommands(program: Command, globals: () => GlobalOptio
         return;
       }
       return withRuntime(globals(), async (rt) => {
-        const { runId } = await triggerRun(rt.store, dagId, { conf: parseConf(o.conf), runId: o.runId }, Date.now());
+        const { runId } = await triggerRun(rt.store, dagId, { conf: parseConf(o.conf), runId: o.runId, machines: Object.keys(rt.config.k8sMachines ?? {}) }, Date.now());
         if (o.json) printJson({ dag_id: dagId, run_id: runId, state: 'queued' });
         else process.stdout.write(`queued run ${runId} of ${dagId}\n`);
       });
@@ -151,7 +152,15 @@ async function testDag(dagId: string, o: Opts, g: GlobalOptions): Promise<void> 
           state,
           tasks: tis.filter((t) => t.state !== 'removed').map((t) => ({ task_id: t.task_id, map_index: t.map_index, state: t.state, try_number: t.try_number, failure_class: t.failure_class, result: t.result === null ? null : JSON.parse(t.result) })),
         });
-      } else process.stdout.write(`run ${runId}: ${state}\n`);
+      } else {
+        const run = await rt.store.getRun(dagId, runId);
+        const spec = run && (await rt.store.getSpec(dagId, run.version_hash));
+        for (const t of spec?.tasks ?? []) {
+          const best = t.sweepBestOf !== undefined ? tis.find((ti) => ti.task_id === t.taskId && ti.result !== null) : undefined;
+          if (best) process.stdout.write(`${formatSweepSummary(t.sweepBestOf!, JSON.parse(best.result!))}\n`);
+        }
+        process.stdout.write(`run ${runId}: ${state}\n`);
+      }
       if (state !== 'success') process.exitCode = 1;
     } finally {
       await services.stop(0);

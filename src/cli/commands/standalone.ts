@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { describeFailure } from '../../core/failure.js';
 import { type SchedulerServices, startSchedulerServices } from '../../app/runtime.js';
-import type { ExecutorEvent } from '../../executors/types.js';
 import { triggerRun } from '../../scheduler/trigger.js';
 import { type GlobalOptions, configFrom } from '../context.js';
 import { openRuntime } from '../../app/runtime.js';
@@ -10,6 +8,9 @@ import { waitForRun } from '../wait.js';
 import { type ApiServer, authModeFromEnv, ensureAdmin, startApi } from '../../api/index.js';
 import { serveWebAssets } from '../../web-static.js';
 import { startMetricsServer } from '../../observability/metrics.js';
+import { componentLoggers, lineLogger } from '../../observability/logger.js';
+import { logExecutorEvent } from '../../observability/task-events.js';
+import { secretResolverFromEnv } from '../../secrets/resolver.js';
 import { parsePort } from './api-server.js';
 
 interface ServeOptions {
@@ -23,22 +24,13 @@ interface ServeOptions {
   readonly auth?: boolean;
 }
 
-function say(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-}
-
-function describeEvent(e: ExecutorEvent): string | undefined {
-  const k = e.key;
-  const id = `${k.dagId} ${k.taskId}${k.mapIndex >= 0 ? `[${k.mapIndex}]` : ''}${k.tryNumber > 1 ? ` try ${k.tryNumber}` : ''}`;
-  if (e.type === 'started') return `started   ${id}`;
-  if (e.type !== 'finished') return undefined;
-  if (e.outcome !== 'failed') return `${e.outcome.padEnd(9)} ${id}`;
-  return `failed    ${id}: ${describeFailure(e.failureClass ?? 'user_error')}${e.reason ? ` — ${e.reason.split('\n')[0]}` : ''}`;
-}
-
 /** Runs a scheduler (and, in standalone, the DAG processor) until SIGTERM or SIGINT. */
 async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boolean): Promise<void> {
   const config = configFrom(globals);
+  // JSON lines on stdout, one logger per component; secrets are masked in every line.
+  const logs = componentLoggers(config.logLevel);
+  const say = lineLogger(logs(processDags ? 'standalone' : 'scheduler'));
+  secretResolverFromEnv();
   const rt = await openRuntime(config);
   let services: SchedulerServices | undefined;
   let api: ApiServer | undefined;
@@ -57,11 +49,8 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
   };
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
   process.once('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
-  services = await startSchedulerServices(rt, { processDags, log: (l) => say(l) });
-  for (const ex of Object.values(services.executors)) ex.onEvent((e) => {
-    const line = describeEvent(e);
-    if (line) say(line);
-  });
+  services = await startSchedulerServices(rt, { processDags, log: lineLogger(logs('scheduler')), processorLog: lineLogger(logs('dag-processor')) });
+  for (const ex of Object.values(services.executors)) ex.onEvent((e) => logExecutorEvent(logs('executor'), e));
   // A scheduler without the API exposes its metrics on a port of its own when asked.
   const metricsPort = process.env.TRAINYARD_METRICS_PORT;
   if (!o.api && metricsPort) {
@@ -72,9 +61,13 @@ async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boole
   if (o.api) {
     const auth = o.auth === false ? 'none' : authModeFromEnv();
     if (auth === 'password') await ensureAdmin(rt.store, say);
-    const started = await startApi(rt, { port: parsePort(o.port), host: o.host, auth, scheduler: services.scheduler, log: say, web: serveWebAssets() });
+    const started = await startApi(rt, { port: parsePort(o.port), host: o.host, auth, scheduler: services.scheduler, log: lineLogger(logs('api-server'), 'error'), web: serveWebAssets() }).catch(async (e: unknown) => {
+      // The scheduler is up already: stop it, or the process would live on without its API.
+      await stop('the API server could not start');
+      throw e;
+    });
     api = started.server;
-    say(`web UI and API: ${started.url}${auth === 'none' ? ' (authentication is off)' : ''}`);
+    say(`web UI and API: ${started.url} (${auth === 'none' ? 'authentication is off' : `auth: ${auth}`})`, { url: started.url });
   }
   const dags = await rt.store.listDags();
   const errors = await rt.store.listImportErrors();

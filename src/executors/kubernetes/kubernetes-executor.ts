@@ -48,10 +48,11 @@ import {
   type KubernetesExecutorOptions,
 } from './options.js';
 import type { EventJson, ListJson, PodJson } from './pod-json.js';
-import { buildPod, checkMachinePreset, PodSpecError, podGpus, taskPodOptions, type PodBuildDefaults } from './pod-spec.js';
+import { buildPod, checkMachinePreset, PodSpecError, podGpus, requestedGpus, taskPodOptions, type PodBuildDefaults } from './pod-spec.js';
 import { Semaphore } from './rate-limit.js';
 import { parseTerminationResult } from './result.js';
 import { ResourceWatcher, type WatchEventType } from './watcher.js';
+import { resolveTrySecrets, secretResolverFromEnv, type SecretResolver } from '../../secrets/resolver.js';
 
 /** The skip code when a request names none (as the local executor). */
 const DEFAULT_SKIP_EXIT_CODE = 99;
@@ -159,6 +160,7 @@ export class KubernetesExecutor implements Executor {
   readonly name = 'kubernetes';
   readonly id: string;
   private readonly o: KubernetesExecutorOptions;
+  private secrets?: SecretResolver;
   private readonly now: () => number;
   private readonly events = new EventHub();
   private readonly byKey = new Map<string, PodTry>();
@@ -227,6 +229,15 @@ export class KubernetesExecutor implements Executor {
     if (this.closed) return false;
     if (this.o.gpuQuota === undefined) return true;
     return this.gpuUsed + resources.gpu <= this.o.gpuQuota;
+  }
+
+  /** GPUs a try asks for before its pod exists: its resources, raised by its machine preset (pools count them). */
+  gpuRequest(req: { readonly resources: Resources; readonly pod?: Readonly<Record<string, unknown>> }): number {
+    try {
+      return requestedGpus(req.resources, req.pod, this.o.machines ?? {});
+    } catch {
+      return req.resources.gpu; // pod options it would refuse: the launch fails with class config and says why
+    }
   }
 
   capacity(): ExecutorCapacity {
@@ -487,11 +498,17 @@ export class KubernetesExecutor implements Executor {
     } catch (err) {
       return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: `cannot load the Kubernetes configuration: ${(err as Error).message}` });
     }
+    // secretRef env becomes secretKeyRef in the pod; secret(name) is read from the backends.
+    const secrets = await resolveTrySecrets(req.secretEnv, () => (this.secrets ??= this.o.secrets ?? secretResolverFromEnv()), 'kubernetes');
+    if ('error' in secrets) {
+      t.log = await this.openLog(req.logPath, t);
+      return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: secrets.error });
+    }
     let built;
     try {
       const task = taskPodOptions(req.pod);
       const templateRef = task.template ?? this.o.podTemplate;
-      built = buildPod({ req, template: await this.template(templateRef), defaults: this.buildDefaults() });
+      built = buildPod({ req, template: await this.template(templateRef), defaults: this.buildDefaults(), secretValues: secrets.values });
     } catch (err) {
       t.log = await this.openLog(req.logPath, t);
       const reason = err instanceof PodSpecError ? `invalid pod options: ${err.message}` : `could not build the pod: ${(err as Error).message}`;

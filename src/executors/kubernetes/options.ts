@@ -121,6 +121,8 @@ export interface KubernetesExecutorOptions {
   readonly localOnlyEnv?: readonly string[];
   /** A last word on every pod before it is created (tests use it to steer simulated pods). */
   readonly decoratePod?: (pod: V1Pod, req: import('../types.js').CommandLaunch) => V1Pod;
+  /** Where `secret(name)` env values come from (default: TRAINYARD_SECRET_*, then TRAINYARD_SECRETS_FILE); `secretRef` values are never read. */
+  readonly secrets?: import('../../secrets/resolver.js').SecretResolver;
   /** Clock (default Date.now). */
   readonly now?: () => number;
 }

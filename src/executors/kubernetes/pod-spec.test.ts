@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommandLaunch } from '../types.js';
 import { podName } from './naming.js';
 import type { MachinePreset } from './options.js';
-import { buildPod, PodSpecError, podGpus, resourcesToRequirements, type PodBuildDefaults } from './pod-spec.js';
+import { buildPod, PodSpecError, podGpus, requestedGpus, resourcesToRequirements, type PodBuildDefaults } from './pod-spec.js';
 
 const KEY = { dagId: 'train', runId: 'r1', taskId: 'fit', mapIndex: 2, tryNumber: 3 };
 
@@ -363,5 +363,28 @@ describe('buildPod: precedence template < machine < task < trigger', () => {
     expect(b.containerName).toBe('logger');
     expect(b.pod.spec!.containers.find((c) => c.name === 'logger')!.command).toEqual(['python']);
     expect(b.pod.spec!.containers.find((c) => c.name === 'main')!.command).toBeUndefined();
+  });
+});
+
+describe('requestedGpus: what a pool counts before the pod exists', () => {
+  const machines = { 'gpu-a100-1x': A100, 'gpu-a100-8x': { resources: { limits: { 'nvidia.com/gpu': '8' } } } };
+  const cases: [string, Partial<CommandLaunch>][] = [
+    ['the task resources', { resources: { cpu: 1, memoryMb: 1024, gpu: 2 } }],
+    ['a preset that raises them', { pod: { machine: 'gpu-a100-8x' }, resources: { cpu: 1, memoryMb: 1024, gpu: 2 } }],
+    ['a preset below the task figure', { pod: { machine: 'gpu-a100-1x' }, resources: { cpu: 1, memoryMb: 1024, gpu: 2 } }],
+    ['the trigger picking another preset', { pod: { machine: 'gpu-a100-1x', triggerOverrides: { machine: 'gpu-a100-8x' } } }],
+    ['raw task resources', { pod: { machine: 'gpu-a100-8x', resources: { limits: { 'nvidia.com/gpu': '3' } } } }],
+    ['raw trigger resources', { pod: { resources: { limits: { 'nvidia.com/gpu': '3' } }, triggerOverrides: { resources: { limits: { 'nvidia.com/gpu': '5' } } } } }],
+    ['no GPUs at all', {}],
+  ];
+  it.each(cases)('agrees with the built pod: %s', (_, o) => {
+    const r = req(o);
+    expect(requestedGpus(r.resources, r.pod, machines)).toBe(podGpus(build(o, undefined, { machines }).pod));
+  });
+
+  it('an unknown preset is an error that lists the known ones', () => {
+    expect(() => requestedGpus({ cpu: 1, memoryMb: 1, gpu: 0 }, { machine: 'gpu-h100-8x' }, machines)).toThrow(
+      'unknown machine preset "gpu-h100-8x"; the executor knows "gpu-a100-1x", "gpu-a100-8x"',
+    );
   });
 });

@@ -19,6 +19,7 @@ import type { V1Container, V1EnvVar, V1LocalObjectReference, V1Pod, V1ResourceRe
 import { TrainyardError } from '../../core/errors.js';
 import { parseDuration } from '../../core/retry.js';
 import type { Resources } from '../../core/spec.js';
+import { toSecretKeyRef } from '../../secrets/resolver.js';
 import type { CommandLaunch } from '../types.js';
 import { podName, tryAnnotations, tryLabels } from './naming.js';
 import type { CleanupPolicy, MachinePreset, PodLayer, TaskPodOptions } from './options.js';
@@ -54,6 +55,8 @@ export interface PodBuildInput {
   /** The base pod, already loaded (a YAML template file is read by the executor). */
   readonly template?: V1Pod;
   readonly defaults: PodBuildDefaults;
+  /** Values of the request's `secret(name)` env, read from the backends by the executor. */
+  readonly secretValues?: Readonly<Record<string, string>>;
 }
 
 /** The pod, plus the settings the executor applies around it. */
@@ -241,15 +244,26 @@ function applyLayer(pod: V1Pod, main: V1Container, layer: PodLayer, where: strin
 }
 
 /** The env of the contract as the pod sees it: local paths dropped, the result path replaced. */
-function contractEnv(req: CommandLaunch, d: PodBuildDefaults): V1EnvVar[] {
+function contractEnv(req: CommandLaunch, d: PodBuildDefaults, secretValues: Readonly<Record<string, string>>): V1EnvVar[] {
   const drop = new Set(d.localOnlyEnv);
   const env: V1EnvVar[] = [];
   for (const [name, value] of Object.entries(req.env)) {
     if (drop.has(name) || name === 'TRAINYARD_RESULT_PATH') continue;
     env.push({ name, value });
   }
+  env.push(...secretEnv(req, secretValues));
   env.push({ name: 'TRAINYARD_RESULT_PATH', value: d.resultPath });
   return env;
+}
+
+/** Secret env: a Kubernetes Secret's key by reference (the value never enters the pod spec); a backend secret by its value. */
+function secretEnv(req: CommandLaunch, values: Readonly<Record<string, string>>): V1EnvVar[] {
+  return Object.entries(req.secretEnv ?? {}).map(([name, ref]) => {
+    if (ref.$expr === 'secretRef') return toSecretKeyRef(name, ref);
+    const value = values[name];
+    if (value === undefined) throw new PodSpecError(`env ${name}: the value of secret '${ref.name}' was not resolved before building the pod`);
+    return { name, value };
+  });
 }
 
 /**
@@ -261,16 +275,7 @@ export function buildPod(input: PodBuildInput): BuiltPod {
   const task = taskPodOptions(req.pod);
   const trigger = task.triggerOverrides ?? {};
   const machineName = trigger.machine ?? task.machine;
-  let preset: MachinePreset | undefined;
-  if (machineName !== undefined) {
-    preset = d.machines[machineName];
-    if (!preset) {
-      const known = Object.keys(d.machines);
-      throw new PodSpecError(
-        `unknown machine preset ${JSON.stringify(machineName)}; ${known.length > 0 ? `the executor knows ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'the executor has no machine presets configured'}`,
-      );
-    }
-  }
+  const preset = machineName === undefined ? undefined : machinePreset(machineName, d.machines);
 
   const pod: V1Pod = clone(input.template ?? {}) as V1Pod;
   pod.apiVersion = 'v1';
@@ -308,7 +313,7 @@ export function buildPod(input: PodBuildInput): BuiltPod {
       main.args = [...req.args];
     }
   }
-  main.env = mergeByKey(main.env, contractEnv(req, d), byName);
+  main.env = mergeByKey(main.env, contractEnv(req, d, input.secretValues ?? {}), byName);
   applyLayer(pod, main, task, "the task's pod options", false);
 
   // 4. the trigger
@@ -351,12 +356,39 @@ export function buildPod(input: PodBuildInput): BuiltPod {
   };
 }
 
-/** The GPUs a try's pod asks for (for a GPU quota), from its main container's limits or requests. */
+/** A machine preset by name; an unknown name is a PodSpecError that lists the known ones. */
+export function machinePreset(name: string, machines: Readonly<Record<string, MachinePreset>>): MachinePreset {
+  const preset = machines[name];
+  if (preset) return preset;
+  const known = Object.keys(machines);
+  throw new PodSpecError(
+    `unknown machine preset ${JSON.stringify(name)}; ${known.length > 0 ? `the executor knows ${known.map((k) => JSON.stringify(k)).join(', ')}` : 'the executor has no machine presets configured'}`,
+  );
+}
+
+/** GPUs in one container's resources: the limit, else the request. */
+function requirementGpus(r: V1ResourceRequirements | undefined): number {
+  const q = (r?.limits as QuantityMap | undefined)?.[GPU_RESOURCE] ?? (r?.requests as QuantityMap | undefined)?.[GPU_RESOURCE];
+  return q === undefined ? 0 : quantityValue(q) || 0;
+}
+
+/** The GPUs a try's pod asks for (for a GPU quota), from its containers' limits or requests. */
 export function podGpus(pod: V1Pod): number {
-  let n = 0;
-  for (const c of pod.spec?.containers ?? []) {
-    const q = (c.resources?.limits as QuantityMap | undefined)?.[GPU_RESOURCE] ?? (c.resources?.requests as QuantityMap | undefined)?.[GPU_RESOURCE];
-    if (q !== undefined) n += quantityValue(q) || 0;
-  }
-  return n;
+  return (pod.spec?.containers ?? []).reduce((n, c) => n + requirementGpus(c.resources), 0);
+}
+
+/**
+ * The GPUs the main container of a try will ask for, without building the pod: the task's
+ * `resources`, raised by its machine preset, replaced by raw `resources` in its pod options
+ * and then the trigger's (the order buildPod merges them in). A pod template's figures are
+ * not seen. Throws PodSpecError for pod options buildPod would refuse.
+ */
+export function requestedGpus(resources: Resources, podOptions: Readonly<Record<string, unknown>> | undefined, machines: Readonly<Record<string, MachinePreset>>): number {
+  const task = taskPodOptions(podOptions);
+  const trigger = task.triggerOverrides ?? {};
+  const machineName = trigger.machine ?? task.machine;
+  let r = resourcesToRequirements(resources, false);
+  if (machineName !== undefined) r = raiseResources(r, machinePreset(machineName, machines).resources);
+  r = replaceResources(replaceResources(r, task.resources), trigger.resources);
+  return requirementGpus(r);
 }

@@ -4,16 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { contractEnv, EventRecorder, executorConformance, shellTry, SMALL_RESOURCES, uniqueKey } from '../conformance.js';
+import { ALL_CAPABILITIES, contractEnv, EventRecorder, executorConformance, shellTry, SMALL_RESOURCES, uniqueKey } from '../conformance.js';
 import type { InlineLaunch, TaskContextData, TryKey } from '../types.js';
 import { WorkerPool } from '../worker/pool.js';
 import { LocalExecutor } from './local-executor.js';
 import { isProcessAlive } from './process-tree.js';
 
-executorConformance('LocalExecutor', async () => {
-  const executor = new LocalExecutor({ capacity: { cpu: 8, memoryMb: 8192, gpus: 0 }, killGraceMs: 500 });
-  return { executor, cleanup: () => executor.close(500) };
-});
+executorConformance(
+  'LocalExecutor',
+  async () => {
+    const executor = new LocalExecutor({ capacity: { cpu: 8, memoryMb: 8192, gpus: 0 }, killGraceMs: 500 });
+    return { executor, cleanup: () => executor.close(500) };
+  },
+  { capabilities: ALL_CAPABILITIES },
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,7 +6,8 @@ import { defaultMasker } from '../../observability/mask.js';
  * `trainyard standalone`.
  *
  * How a command try runs:
- * - `spawn` without a shell (with `shell: true`: `/bin/sh -c <command> sh <args…>`, so the
+ * - started by the spawner process (see ../spawner/spawner.ts), so this event loop never
+ *   forks; without a shell (with `shell: true`: `/bin/sh -c <command> sh <args…>`, so the
  *   args are the script's positional parameters "$1"… and are never re-parsed by the shell);
  * - detached, so the try leads its own process group, and timeouts, cancels and the end of
  *   the try reach every process it started;
@@ -28,7 +29,6 @@ import { defaultMasker } from '../../observability/mask.js';
  * queued) gets only `finished`. The execution timeout counts from the moment resources are
  * reserved, so it covers rendering the args too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import type { FailureClass } from '../../core/failure.js';
@@ -47,12 +47,14 @@ import {
   type TryKey,
   type TryOutcome,
 } from '../types.js';
+import { sharedSpawner, type SpawnClose, type SpawnedProcess, type Spawner } from '../spawner/spawner.js';
 import { WorkerPool, type WorkerTask } from '../worker/pool.js';
 import { INHERITED_ENV_VARS, minimalEnv } from './env.js';
 import { configuredGpuIds } from './gpus.js';
 import { ResourceLedger } from './ledger.js';
 import { isProcessAlive, readProcStat, signalGroup, terminateGroup } from './process-tree.js';
 import { parseResultText, readResultFile } from './result-file.js';
+import { resolveTrySecrets, secretResolverFromEnv, type SecretResolver } from '../../secrets/resolver.js';
 
 export interface LocalExecutorOptions {
   /** Name of this machine in events and records (default os.hostname()). */
@@ -69,10 +71,14 @@ export interface LocalExecutorOptions {
   readonly killGraceMs?: number;
   /** Runs inline tasks and args/env functions. Default: a pool this executor makes, and closes. */
   readonly workerPool?: WorkerPool;
+  /** Starts command processes. Default: this process's shared spawner (see spawner.ts). */
+  readonly spawner?: Spawner;
   /** Clock for event times and log timestamps (default Date.now). */
   readonly now?: () => number;
   /** Variables inherited from this process's environment (default: see env.ts). */
   readonly inheritEnv?: readonly string[];
+  /** Where `secret()` and `secretRef()` env values come from (default: TRAINYARD_SECRET_*, then TRAINYARD_SECRETS_FILE). */
+  readonly secrets?: SecretResolver;
 }
 
 /** The exit code that marks a try skipped when the request names none. */
@@ -98,7 +104,7 @@ interface LiveTry {
   reserved: boolean;
   gpuIds: string[];
   log?: TryLogWriter;
-  child?: ChildProcess;
+  process?: SpawnedProcess;
   pid?: number;
   workerTask?: WorkerTask;
   /** Set when Trainyard stops the try (timeout, cancel, shutdown): decides its class. */
@@ -122,7 +128,9 @@ export class LocalExecutor implements Executor {
   private readonly queue: LiveTry[] = [];
   private readonly finishedKeys = new Set<string>();
   private pool?: WorkerPool;
+  private secrets?: SecretResolver;
   private readonly ownsPool: boolean;
+  private readonly spawner: Spawner;
   private closed = false;
   /** Tries holding resources (started, not yet finished). */
   private running = 0;
@@ -136,7 +144,10 @@ export class LocalExecutor implements Executor {
     this.now = options.now ?? Date.now;
     this.baseEnv = minimalEnv(options.inheritEnv ?? INHERITED_ENV_VARS);
     this.pool = options.workerPool;
+    this.secrets = options.secrets;
     this.ownsPool = options.workerPool === undefined;
+    // Command processes are started by a spawner process, never by this event loop.
+    this.spawner = options.spawner ?? sharedSpawner();
   }
 
   onEvent(listener: (event: ExecutorEvent) => void): void {
@@ -244,6 +255,9 @@ export class LocalExecutor implements Executor {
 
   private async runCommand(t: LiveTry, req: CommandLaunch): Promise<void> {
     const log = t.log!;
+    // Secrets are read now, and registered with the masker before any output is logged.
+    const secrets = await resolveTrySecrets(req.secretEnv, () => (this.secrets ??= secretResolverFromEnv()), 'local');
+    if ('error' in secrets) return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: secrets.error });
     let args: readonly string[] = req.args;
     let renderedEnv: Record<string, string> | undefined;
     if (req.render && (req.render.args || req.render.env)) {
@@ -273,57 +287,30 @@ export class LocalExecutor implements Executor {
     }
 
     const [file, argv] = req.shell ? ['/bin/sh', ['-c', req.command, 'sh', ...args]] : [req.command, [...args]];
-    let child: ChildProcess;
-    try {
-      child = spawn(file, argv, { cwd: req.cwd, env: this.envFor(t, renderedEnv), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      // Invalid arguments (e.g. a NUL byte) throw synchronously.
-      return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason: `the command could not be started: ${(err as Error).message}` });
-    }
-    t.child = child;
-    let spawnError: NodeJS.ErrnoException | undefined;
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) spawnError = err;
-    });
-    child.stdout!.setEncoding('utf8');
-    child.stderr!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => log.write('stdout', chunk));
-    child.stderr!.on('data', (chunk: string) => log.write('stderr', chunk));
-    child.on('exit', () => {
-      const pid = child.pid!;
-      // The main process is gone: what is left of its group (daemons, stray children) is
-      // stopped too, and the pipes are closed if something outside the group holds them.
-      const leftovers = signalGroup(pid, 'SIGTERM');
-      const grace = req.killGraceMs ?? this.killGraceMs;
-      if (leftovers) t.timers.push(setTimeout(() => signalGroup(pid, 'SIGKILL'), grace));
-      t.timers.push(
-        setTimeout(() => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-        }, grace + 1000),
-      );
-    });
-    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
-      void this.onCommandClose(t, req, spawnError, code, signal);
-    });
-    if (child.pid !== undefined) {
-      t.pid = child.pid;
-      t.phase = 'running';
-      log.system(`started ${req.shell ? `/bin/sh -c ${JSON.stringify(req.command)}` : JSON.stringify(req.command)} as process ${child.pid} on ${this.host}`);
-      this.emit({ type: 'started', key: t.key, at: this.now(), host: this.host, pid: child.pid });
-      // A cancel that came while the args were being rendered.
-      if (t.kill) this.signalTry(t);
-    }
+    t.process = this.spawner.spawn(
+      { file, args: argv, cwd: req.cwd, env: this.envFor(t, { ...renderedEnv, ...secrets.values }), leftoverGraceMs: req.killGraceMs ?? this.killGraceMs },
+      {
+        onSpawn: (pid) => {
+          t.pid = pid;
+          t.phase = 'running';
+          log.system(`started ${req.shell ? `/bin/sh -c ${JSON.stringify(req.command)}` : JSON.stringify(req.command)} as process ${pid} on ${this.host}`);
+          this.emit({ type: 'started', key: t.key, at: this.now(), host: this.host, pid });
+          // A cancel that came while the args were being rendered or the process was starting.
+          if (t.kill) this.signalTry(t);
+        },
+        onOutput: (stream, data) => log.write(stream, data),
+        onClose: (close) => void this.onCommandClose(t, req, close),
+      },
+    );
   }
 
-  private async onCommandClose(
-    t: LiveTry,
-    req: CommandLaunch,
-    spawnError: NodeJS.ErrnoException | undefined,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-  ): Promise<void> {
-    if (spawnError) return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason: await this.describeSpawnError(req, spawnError) });
+  private async onCommandClose(t: LiveTry, req: CommandLaunch, close: SpawnClose): Promise<void> {
+    const { code, signal, spawnError } = close;
+    if (spawnError) {
+      const reason = spawnError.kind === 'invalid' ? `the command could not be started: ${spawnError.message}` : await this.describeSpawnError(req, spawnError);
+      return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason });
+    }
+    if (close.lost) return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: close.lost });
     if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason, exitCode: code, signal });
     const tail = () => {
       const lines = t.log?.stderrTail() ?? [];
@@ -341,7 +328,7 @@ export class LocalExecutor implements Executor {
     return this.finish(t, { outcome: 'success', exitCode: 0, signal: null, result: read.value });
   }
 
-  private async describeSpawnError(req: CommandLaunch, err: NodeJS.ErrnoException): Promise<string> {
+  private async describeSpawnError(req: CommandLaunch, err: { readonly code?: string; readonly message: string }): Promise<string> {
     const command = req.shell ? '/bin/sh' : req.command;
     if (err.code === 'ENOENT') {
       if (req.cwd) {
@@ -429,8 +416,8 @@ export class LocalExecutor implements Executor {
       void t.workerTask.kill(grace);
       return;
     }
-    const pid = t.child?.pid;
-    if (pid === undefined) return; // not spawned yet: runCommand/start check t.kill
+    const pid = t.process?.pid();
+    if (pid === undefined) return; // not spawned yet: runCommand/start and onSpawn check t.kill
     t.log?.system(`stopping: ${t.kill!.reason}; SIGTERM to process group ${pid}, SIGKILL after ${fmtMs(grace)}`);
     signalGroup(pid, 'SIGTERM');
     t.timers.push(
@@ -438,10 +425,7 @@ export class LocalExecutor implements Executor {
         if (signalGroup(pid, 'SIGKILL')) t.log?.system(`process group ${pid} still running after ${fmtMs(grace)}; sent SIGKILL`);
         // Pipes held by a process that left the group must not keep the try open.
         t.timers.push(
-          setTimeout(() => {
-            t.child?.stdout?.destroy();
-            t.child?.stderr?.destroy();
-          }, 1000),
+          setTimeout(() => t.process?.releasePipes(), 1000),
         );
       }, grace),
     );

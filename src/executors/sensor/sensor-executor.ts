@@ -4,7 +4,13 @@ import type { FailureClass } from '../../core/failure.js';
 import { SensorRunner, type SensorRunnerOptions } from '../../sensors/runner.js';
 import { sensorFromSpec, type SensorSpec } from '../../sensors/spec.js';
 import { isSensorFailed } from '../../sensors/errors.js';
+import { type CheckWorkers, customSensorCheck } from '../../sensors/custom.js';
+import type { SensorCheck } from '../../sensors/types.js';
+import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../sensors/options.js';
+import { TryLogWriter } from '../log-writer.js';
+import { minimalEnv } from '../local/env.js';
 import {
+  type SensorLaunch,
   type AdoptResult,
   type Executor,
   type ExecutorCapacity,
@@ -25,8 +31,13 @@ export class SensorExecutor implements Executor {
   private readonly keys = new Map<string, TryKey>();
   private readonly runner: SensorRunner;
   private readonly lastDetail = new Map<string, string>();
+  /** Logs of custom sensors, open while they wait. */
+  private readonly logs = new Map<string, TryLogWriter>();
+  private readonly workers?: CheckWorkers;
 
-  constructor(options: Omit<SensorRunnerOptions, 'onDone' | 'onTimeout' | 'onError' | 'onPoke'> = {}) {
+  /** `workerPool` runs custom checks (functions in the DAG file); without it a custom sensor fails at launch. */
+  constructor(options: Omit<SensorRunnerOptions, 'onDone' | 'onTimeout' | 'onError' | 'onPoke'> & { workerPool?: CheckWorkers } = {}) {
+    this.workers = options.workerPool;
     const now = () => Date.now();
     this.runner = new SensorRunner({
       ...options,
@@ -55,10 +66,30 @@ export class SensorExecutor implements Executor {
     this.keys.set(id, req.key);
     this.emit({ type: 'started', key: req.key, at: Date.now(), host: os.hostname() });
     try {
-      this.runner.add(id, sensorFromSpec(req.sensor as unknown as SensorSpec), { ...req.options, logicalDate: req.logicalDate });
+      const check = req.sensor.kind === 'custom' ? await this.customCheck(id, req) : sensorFromSpec(req.sensor as unknown as SensorSpec);
+      if (!this.keys.has(id)) return; // cancelled while the log opened
+      this.runner.add(id, check, { ...req.options, logicalDate: req.logicalDate });
     } catch (e) {
       this.finish(id, { outcome: 'failed', failureClass: 'config', reason: (e as Error).message }, Date.now());
     }
+  }
+
+  /** The check of a custom sensor: its function runs in the worker pool, its errors go to its log. */
+  private async customCheck(id: string, req: SensorLaunch): Promise<SensorCheck> {
+    if (!this.workers) throw new Error('this scheduler runs no worker pool, so it cannot run custom sensor checks; give the sensor executor a workerPool');
+    if (!req.code || !req.context) throw new Error('a custom sensor launch carries no code reference; rebuild the launch with buildLaunch()');
+    const log = await TryLogWriter.open(req.logPath);
+    this.logs.set(id, log);
+    log.system(`custom check ${req.code.taskId} of ${req.code.file}, run in a worker every ${req.options.pokeIntervalMs} ms`);
+    return customSensorCheck({
+      workers: this.workers,
+      code: req.code,
+      context: req.context,
+      env: { ...minimalEnv(), ...req.env },
+      log,
+      maxConsecutiveErrors: req.options.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS,
+      killGraceMs: req.killGraceMs,
+    });
   }
 
   async cancel(key: TryKey, failureClass: FailureClass, reason: string): Promise<void> {
@@ -94,6 +125,12 @@ export class SensorExecutor implements Executor {
     if (!key) return;
     this.keys.delete(id);
     this.lastDetail.delete(id);
+    const log = this.logs.get(id);
+    if (log) {
+      this.logs.delete(id);
+      log.system(`sensor ended: ${how.outcome}${how.reason ? ` (${how.reason})` : ''}`);
+      void log.close();
+    }
     this.emit({ type: 'finished', key, at, outcome: how.outcome, exitCode: null, signal: null, failureClass: how.failureClass, reason: how.reason, result: how.result });
   }
 

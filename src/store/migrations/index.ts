@@ -6,6 +6,10 @@ import * as m0004 from './0004_ml.js';
 import * as m0005 from './0005_ha.js';
 import * as m0006 from './0006_deadlines.js';
 import * as m0007 from './0007_assets.js';
+import * as m0008 from './0008_pool_gpus.js';
+import * as m0009 from './0009_task_cache.js';
+import * as m0010 from './0010_change_feed.js';
+import * as m0012 from './0012_notification_outbox.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -16,6 +20,10 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0005_ha': m0005,
   '0006_deadlines': m0006,
   '0007_assets': m0007,
+  '0008_pool_gpus': m0008,
+  '0009_task_cache': m0009,
+  '0010_change_feed': m0010,
+  '0012_notification_outbox': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -117,6 +117,9 @@ export function get<T>(url: string): Promise<T> {
 export function prefetch(url: string): void {
   if (prefetched.has(url) || inFlight.has(url)) return;
   const promise = request('GET', url);
-  promise.catch(() => {});
+  // A failed early request is not handed over (a 401 before signing in would stick).
+  promise.catch(() => {
+    if (prefetched.get(url)?.promise === promise) prefetched.delete(url);
+  });
   prefetched.set(url, { at: Date.now(), promise });
 }

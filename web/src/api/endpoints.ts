@@ -1,6 +1,6 @@
 /** Every endpoint the UI calls, typed. Paths are those of /api/v1/openapi.json. */
 import { get, path, query, request } from './client.js';
-import type { Dag, DagDetail, Health, ImportError, LogChunk, Metrics, Page, Run, RunDetail, RunState, Session, TaskInstance, TaskState, TaskSummary, Try } from './types.js';
+import type { Dag, DagDetail, Grid, Health, ImportError, LogChunk, Metrics, Page, Run, RunDetail, RunState, Session, TaskInstance, TaskState, TaskSummary, Try } from './types.js';
 
 const ti = (dag: string, run: string) => path`/dags/${dag}/runs/${run}/taskInstances`;
 const one = (dag: string, run: string, task: string, mapIndex: number) => `${ti(dag, run)}${path`/${task}/${mapIndex}`}`;
@@ -15,6 +15,7 @@ export const api = {
   dag: (dagId: string) => get<DagDetail>(path`/dags/${dagId}`),
   setPaused: (dagId: string, isPaused: boolean) => request<Dag>('PATCH', path`/dags/${dagId}`, { is_paused: isPaused }),
   importErrors: () => get<{ items: ImportError[]; total: number }>('/importErrors'),
+  grid: (dagId: string, limit: number) => get<Grid>(`${path`/dags/${dagId}/grid`}${query({ limit })}`),
 
   runs: (dagId: string, q: { state?: RunState[]; limit?: number; offset?: number } = {}) => get<Page<Run>>(`${path`/dags/${dagId}/runs`}${query({ state: q.state, limit: q.limit, offset: q.offset })}`),
   run: (dagId: string, runId: string) => get<RunDetail>(path`/dags/${dagId}/runs/${runId}`),

@@ -197,3 +197,33 @@ export interface ErrorDetail {
   field: string;
   reason: string;
 }
+
+/** `GET /dags/{dag_id}/grid`: the newest runs × every task, in one response. */
+export interface GridRun {
+  run_id: string;
+  state: RunState;
+  run_type: string;
+  logical_date: string;
+  queued_at: string;
+  start_date: string | null;
+  end_date: string | null;
+}
+
+export interface GridCell {
+  /** The instance with map index −1 (a mapped task: its placeholder, `removed` once expanded). */
+  state: string | null;
+  try_number?: number;
+  duration_ms?: number | null;
+  failure?: string | null;
+  /** A mapped task: its instances, and their counts by state. */
+  total?: number;
+  counts?: Record<string, number>;
+}
+
+export interface Grid {
+  dag_id: string;
+  /** Newest first. */
+  runs: GridRun[];
+  /** run id → task id → cell. */
+  cells: Record<string, Record<string, GridCell>>;
+}

@@ -1,13 +1,20 @@
 /**
  * The first requests of the page in the URL, started at once, in parallel with the session
- * check: a cold load then waits for one round trip less (two on the grid).
+ * check: a cold load then waits for one round trip less.
  */
 import { prefetch, query } from '../api/client.js';
+import { gridRunCount } from './grid-cells.js';
 import { match } from './router.js';
+import { prefetchSweep } from '../api/ml.js';
 
 export function prefetchRoute(pathname: string, search: URLSearchParams): void {
   const enc = encodeURIComponent;
   let m: Record<string, string> | null;
+  if ((m = match('/dags/:dagId/runs/:runId/sweeps/:taskId', pathname))) {
+    prefetchSweep(m.dagId, m.runId, m.taskId, search);
+    void import('../pages/ml/SweepPage.js');
+    return;
+  }
   if ((m = match('/dags/:dagId/runs/:runId', pathname))) {
     const base = `/dags/${enc(m.dagId)}/runs/${enc(m.runId)}`;
     prefetch(`/dags/${enc(m.dagId)}`);
@@ -18,9 +25,6 @@ export function prefetchRoute(pathname: string, search: URLSearchParams): void {
   if ((m = match('/dags/:dagId', pathname))) {
     prefetch(`/dags/${enc(m.dagId)}`);
     const tab = search.get('tab');
-    if (!tab || tab === 'grid') {
-      const runs = Math.min(50, Math.max(1, Number(search.get('runs') ?? 12) || 12));
-      prefetch(`/dags/${enc(m.dagId)}/runs${query({ limit: runs })}`);
-    }
+    if (!tab || tab === 'grid') prefetch(`/dags/${enc(m.dagId)}/grid${query({ limit: gridRunCount(search) })}`);
   }
 }

@@ -1,6 +1,7 @@
 /** Loads data for a component, keeps the last answer while refetching, and refetches on live changes. */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type LiveScope, subscribeLive } from './live.js';
+import { parseScopeKey, scopeKey as keyOfScope } from './live-match.js';
 
 export interface QueryState<T> {
   data: T | undefined;
@@ -10,7 +11,7 @@ export interface QueryState<T> {
 }
 
 export interface QueryOptions<T> {
-  /** Refetch on live changes in this scope. */
+  /** Refetch on live changes in this scope (which DAG, run and kinds of change). */
   live?: LiveScope;
   /** Whether the data is still changing (polls faster without an event stream). */
   active?: (data: T | undefined) => boolean;
@@ -22,6 +23,8 @@ export interface QueryOptions<T> {
 export function useQuery<T>(key: string, fetcher: (signal: AbortSignal) => Promise<T>, o: QueryOptions<T> = {}): QueryState<T> {
   const [state, setState] = useState<{ key: string; data?: T; error?: Error; loading: boolean }>({ key, loading: true });
   const inFlight = useRef<AbortController | null>(null);
+  /** A refresh asked for while a fetch was in flight: its answer may predate the change. */
+  const again = useRef(false);
   const fetcherRef = useRef(fetcher);
   fetcherRef.current = fetcher;
   const dataRef = useRef<T | undefined>(undefined);
@@ -32,7 +35,12 @@ export function useQuery<T>(key: string, fetcher: (signal: AbortSignal) => Promi
 
   const load = useCallback(
     (force: boolean) => {
-      if (inFlight.current && !force) return; // never overlap a query with itself
+      // Never overlap a query with itself; fetch once more after the one in flight instead.
+      if (inFlight.current && !force) {
+        again.current = true;
+        return;
+      }
+      again.current = false;
       inFlight.current?.abort();
       const ctl = new AbortController();
       inFlight.current = ctl;
@@ -42,6 +50,7 @@ export function useQuery<T>(key: string, fetcher: (signal: AbortSignal) => Promi
           inFlight.current = null;
           dataRef.current = data;
           setState({ key, data, loading: false });
+          if (again.current) load(false);
         },
         (error: Error) => {
           if (ctl.signal.aborted) return;
@@ -64,12 +73,11 @@ export function useQuery<T>(key: string, fetcher: (signal: AbortSignal) => Promi
     };
   }, [key, load, enabled, keep]);
 
-  const scopeKey = o.live ? `${o.live.dagId ?? ''}\u0000${o.live.runId ?? ''}` : undefined;
+  const scopeKey = keyOfScope(o.live);
   useEffect(() => {
     if (scopeKey === undefined || !enabled) return;
-    const [dagId, runId] = scopeKey.split('\u0000');
     return subscribeLive(
-      { dagId: dagId || undefined, runId: runId || undefined },
+      parseScopeKey(scopeKey),
       () => activeRef.current?.(dataRef.current) ?? false,
       () => load(false),
     );

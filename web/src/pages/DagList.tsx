@@ -28,9 +28,9 @@ export function DagList() {
   }, [text, q]);
 
   const key = JSON.stringify({ q, tags, paused, offset });
-  const dags = useQuery(`dags ${key}`, () => api.dags({ search: q || undefined, tag: tags.length ? tags : undefined, paused: paused === '' ? undefined : paused === 'true', limit: PAGE, offset }), { live: {} });
+  const dags = useQuery(`dags ${key}`, () => api.dags({ search: q || undefined, tag: tags.length ? tags : undefined, paused: paused === '' ? undefined : paused === 'true', limit: PAGE, offset }), { live: { on: ['dag'] } });
   const allTags = useQuery('dag-tags', () => api.dags({ limit: 1000 }).then((p) => [...new Set(p.items.flatMap((d) => d.tags))].sort()));
-  const errors = useQuery('import-errors', () => api.importErrors(), { live: {} });
+  const errors = useQuery('import-errors', () => api.importErrors(), { live: { on: ['import_errors'] } });
 
   const toggleTag = (t: string) => {
     const u = new URL(window.location.href);
@@ -151,7 +151,7 @@ function DagRow({ dag, onPaused }: { dag: Dag; onPaused: () => void }) {
 }
 
 function RecentRuns({ dagId }: { dagId: string }) {
-  const runs = useQuery(`recent-runs ${dagId}`, () => api.runs(dagId, { limit: 8 }), { live: { dagId }, active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)) });
+  const runs = useQuery(`recent-runs ${dagId}`, () => api.runs(dagId, { limit: 8 }), { live: { dagId, on: ['run'] }, active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)) });
   if (!runs.data) return <span className="muted small">…</span>;
   if (!runs.data.items.length) return <span className="muted small">no runs yet</span>;
   const max = Math.max(...runs.data.items.map((r) => between(r.start_date, r.end_date) ?? 0), 1);

@@ -21,7 +21,7 @@ export function DagPage({ dagId }: { dagId: string }) {
   const { search } = useLocation();
   const tab = (search.get('tab') as Tab | null) ?? 'grid';
   const { canOperate } = useSession();
-  const dag = useQuery(`dag ${dagId}`, () => api.dag(dagId), { live: { dagId } });
+  const dag = useQuery(`dag ${dagId}`, () => api.dag(dagId), { live: { dagId, on: ['dag'] } });
   const [collapsed, setCollapsed] = useState<Set<string> | null>(null);
   const groups = dag.data?.graph.groups;
   const effectiveCollapsed = useMemo(() => collapsed ?? new Set((groups ?? []).length > 0 && (dag.data?.graph.tasks.length ?? 0) > 30 ? groups!.map((g) => g.group_id) : []), [collapsed, groups, dag.data]);

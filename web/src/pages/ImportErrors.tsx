@@ -7,7 +7,7 @@ import { useQuery } from '../lib/use-query.js';
 
 export function ImportErrors() {
   useTitle('Import errors');
-  const q = useQuery('import-errors', () => api.importErrors(), { live: {} });
+  const q = useQuery('import-errors', () => api.importErrors(), { live: { on: ['import_errors'] } });
   useEffect(() => {
     if (!q.data || !window.location.hash) return;
     const el = document.getElementById(window.location.hash.slice(1));

@@ -12,8 +12,9 @@ import { MappedDrilldown } from './run/MappedDrilldown.js';
 import { TaskList } from './run/TaskList.js';
 
 const Gantt = lazy(() => import('./run/Gantt.js').then((m) => ({ default: m.Gantt })));
+const RunCostCard = lazy(() => import('./ml/RunCostCard.js').then((m) => ({ default: m.RunCostCard })));
 
-type Tab = 'tasks' | 'gantt';
+type Tab = 'tasks' | 'gantt' | 'cost';
 
 export function RunPage({ dagId, runId }: { dagId: string; runId: string }) {
   useTitle(`${dagId} · ${runId}`);
@@ -86,6 +87,7 @@ export function RunPage({ dagId, runId }: { dagId: string; runId: string }) {
         tabs={[
           { id: 'tasks', label: 'Tasks' },
           { id: 'gantt', label: 'Gantt' },
+          { id: 'cost', label: 'Cost' },
         ]}
       />
       <div role="tabpanel" className="tabpanel">
@@ -95,6 +97,11 @@ export function RunPage({ dagId, runId }: { dagId: string; runId: string }) {
         {cells.data && tab === 'gantt' && (
           <Suspense fallback={<Loading what="timeline" />}>
             <Gantt dag={dag.data} run={r} cells={cells.data} />
+          </Suspense>
+        )}
+        {tab === 'cost' && (
+          <Suspense fallback={<Loading what="cost" />}>
+            <RunCostCard dagId={dagId} runId={runId} active={active} />
           </Suspense>
         )}
       </div>

@@ -13,6 +13,8 @@ import { FINISHED } from '../lib/states.js';
 import { useQuery } from '../lib/use-query.js';
 import { whyPending } from '../lib/why-pending.js';
 import { LogTail } from './try/LogTail.js';
+import { sweepHref } from './ml/sweep-href.js';
+import { tryChartSeries } from '../api/ml.js';
 
 const LIVE_TRY = new Set(['queued', 'running']);
 
@@ -70,6 +72,8 @@ export function TryPage({ dagId, runId, taskId, mapIndex }: { dagId: string; run
       {mapIndex >= 0 && t.item !== null && (
         <div className="small">
           Item: <code>{JSON.stringify(t.item)}</code>
+          {' · '}
+          <Link to={sweepHref(dagId, runId, taskId)}>compare with the other trials</Link>
         </div>
       )}
       {items.length > 1 && (
@@ -188,8 +192,9 @@ function Metrics({ dagId, runId, taskId, mapIndex, tr }: { dagId: string; runId:
     const t = setTimeout(() => setSettled(true), 1500);
     return () => clearTimeout(t);
   }, [live]);
-  const m = useQuery(`metrics ${dagId} ${runId} ${taskId} ${mapIndex} ${tr.try_number} ${tr.state} ${settled}`, () => api.metrics(dagId, runId, taskId, mapIndex, tr.try_number), {
-    live: live ? { dagId, runId } : undefined,
+  const m = useQuery(`metrics ${dagId} ${runId} ${taskId} ${mapIndex} ${tr.try_number} ${tr.state} ${settled}`, () => tryChartSeries(dagId, runId, taskId, mapIndex, tr.try_number), {
+    // Metric lines move no state: read them every 2.5 s while the try runs.
+    live: live ? { dagId, runId, pollActiveMs: 2500 } : undefined,
     active: () => live,
   });
   const [shown, setShown] = useState(false);

@@ -19,7 +19,7 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
   const { search } = useLocation();
   const [fit, setFit] = useState(true);
   const runs = useQuery(`graph-runs ${dag.dag_id}`, () => api.runs(dag.dag_id, { limit: 25 }), {
-    live: { dagId: dag.dag_id },
+    live: { dagId: dag.dag_id, on: ['run'] },
     active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)),
   });
   const runId = search.get('run') ?? runs.data?.items[0]?.run_id;

@@ -1,29 +1,31 @@
 /**
- * Runs × tasks. A mapped task is one cell with its instances counted by state; a collapsed
- * group is one row. Each run column loads 1 + (mapped tasks) small requests, never instances.
+ * Runs × tasks, from one request (`GET /dags/{dag_id}/grid`). A mapped task is one cell with
+ * its instances counted by state; a collapsed group is one row. Live: refetched when a run or
+ * task instance of this DAG changes.
  */
 import { api } from '../../api/endpoints.js';
-import type { DagDetail, Run } from '../../api/types.js';
+import type { DagDetail, GridCell, GridRun } from '../../api/types.js';
 import { CountsBar, Empty, ErrorBox, Loading } from '../../components/bits.js';
 import { between, duration, time } from '../../lib/format.js';
+import { cellState, gridRunCount, groupCounts, isMappedCell } from '../../lib/grid-cells.js';
 import { Link, href, setSearch, useLocation } from '../../lib/router.js';
-import { loadRunTasks, mergeCounts, type RunTasks } from '../../lib/run-tasks.js';
 import { taskRows, type Row } from '../../lib/rows.js';
 import { ACTIVE_RUN, STATE_WORDS, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
 export function GridView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; collapsed: ReadonlySet<string>; onToggleGroup: (g: string) => void }) {
   const { search } = useLocation();
-  const count = Math.min(50, Math.max(1, Number(search.get('runs') ?? 12) || 12));
-  const runs = useQuery(`grid-runs ${dag.dag_id} ${count}`, () => api.runs(dag.dag_id, { limit: count }), {
-    live: { dagId: dag.dag_id },
-    active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)),
+  const count = gridRunCount(search);
+  const grid = useQuery(`grid ${dag.dag_id} ${count}`, () => api.grid(dag.dag_id, count), {
+    live: { dagId: dag.dag_id, on: ['run', 'ti', 'task'] },
+    active: (d) => !!d?.runs.some((r) => ACTIVE_RUN.has(r.state)),
   });
   const rows = taskRows(dag.graph.tasks, dag.graph.groups, collapsed);
-  if (runs.error && !runs.data) return <ErrorBox error={runs.error} />;
-  if (!runs.data) return <Loading what="runs" />;
-  // Newest first in the DOM (so its requests go first), shown oldest-left by CSS (row-reverse).
-  const ordered = runs.data.items;
+  if (grid.error && !grid.data) return <ErrorBox error={grid.error} />;
+  if (!grid.data) return <Loading what="runs" />;
+  // Newest first in the DOM, shown oldest-left by CSS (row-reverse).
+  const ordered = grid.data.runs;
+  const cells = grid.data.cells;
   const now = Date.now();
   const maxDur = Math.max(1, ...ordered.map((r) => between(r.start_date, r.end_date, now) ?? 0));
   return (
@@ -62,7 +64,7 @@ export function GridView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; co
         </div>
         <div className="grid-runs">
           {ordered.map((run) => (
-            <RunColumn key={run.run_id} dag={dag} run={run} rows={rows} barHeight={6 + ((between(run.start_date, run.end_date, now) ?? 0) / maxDur) * 34} />
+            <RunColumn key={run.run_id} dagId={dag.dag_id} run={run} rows={rows} cells={cells[run.run_id]} barHeight={6 + ((between(run.start_date, run.end_date, now) ?? 0) / maxDur) * 34} />
           ))}
         </div>
       </div>
@@ -83,20 +85,14 @@ function Legend() {
   );
 }
 
-function RunColumn({ dag, run, rows, barHeight }: { dag: DagDetail; run: Run; rows: Row[]; barHeight: number }) {
-  const active = ACTIVE_RUN.has(run.state);
-  const cells = useQuery(`run-tasks ${dag.dag_id} ${run.run_id} ${run.state} ${dag.latest_version}`, () => loadRunTasks(dag.dag_id, run.run_id, dag.graph.tasks), {
-    live: active ? { dagId: dag.dag_id, runId: run.run_id } : undefined,
-    active: () => active,
-  });
+function RunColumn({ dagId, run, rows, cells, barHeight }: { dagId: string; run: GridRun; rows: Row[]; cells: Readonly<Record<string, GridCell>> | undefined; barHeight: number }) {
   const d = between(run.start_date, run.end_date);
   return (
     <div className="grid-col run" data-run={run.run_id}>
       <div className="grid-head">
         <Link
-          to={href.run(dag.dag_id, run.run_id)}
+          to={href.run(dagId, run.run_id)}
           className="run-bar"
-         
           data-state={run.state}
           title={`${run.run_id}\n${run.state}, ${duration(d)}\nstarted ${time(run.start_date)}`}
           aria-label={`run ${run.run_id}: ${run.state}`}
@@ -105,43 +101,39 @@ function RunColumn({ dag, run, rows, barHeight }: { dag: DagDetail; run: Run; ro
       </div>
       {rows.map((r) => (
         <div key={r.id} className="grid-cell">
-          <Cell dagId={dag.dag_id} runId={run.run_id} row={r} cells={cells.data} />
+          <Cell dagId={dagId} runId={run.run_id} row={r} cells={cells} />
         </div>
       ))}
     </div>
   );
 }
 
-function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row: Row; cells: RunTasks | undefined }) {
-  if (!cells) return <span className="cell loading" aria-hidden="true" />;
+function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row: Row; cells: Readonly<Record<string, GridCell>> | undefined }) {
   if (row.kind === 'group') {
     if (!row.collapsed) return <span className="cell blank" aria-hidden="true" />;
-    const counts = mergeCounts(row.members.map((m) => cells.get(m)));
     return (
       <Link to={href.run(dagId, runId)} className="cell mapped" aria-label={`group ${row.group}`}>
-        <CountsBar counts={counts} compact />
+        <CountsBar counts={groupCounts(cells, row.members)} compact />
       </Link>
     );
   }
-  const c = cells.get(row.id);
+  const c = cells?.[row.id];
   if (!c) return <span className="cell" title={`${row.id}: not in this run`} style={{ opacity: 0.25 }} />;
-  if (c.summary) {
-    const total = c.summary.total;
+  const state = cellState(c);
+  if (isMappedCell(c)) {
     return (
-      <Link to={href.run(dagId, runId, row.id)} className="cell mapped" data-task={row.id} data-state={c.state} aria-label={`${row.id}: ${total} mapped instances`}>
-        <CountsBar counts={c.summary.counts} total={total} compact />
+      <Link to={href.run(dagId, runId, row.id)} className="cell mapped" data-task={row.id} data-state={state} aria-label={`${row.id}: ${c.total} mapped instances`}>
+        <CountsBar counts={c.counts} total={c.total} compact />
       </Link>
     );
   }
-  const state = c.state;
   return (
     <Link
-      to={href.ti(dagId, runId, row.id, c.ti?.map_index ?? -1)}
+      to={href.ti(dagId, runId, row.id, -1)}
       className="cell"
-     
       data-task={row.id}
       data-state={state}
-      title={`${row.id}: ${STATE_WORDS[state] ?? state}${c.ti?.duration_ms ? `, ${duration(c.ti.duration_ms)}` : ''}${c.ti?.failure ? `\n${c.ti.failure}` : ''}`}
+      title={`${row.id}: ${STATE_WORDS[state] ?? state}${c.duration_ms ? `, ${duration(c.duration_ms)}` : ''}${c.failure ? `\n${c.failure}` : ''}`}
       aria-label={`${row.id}: ${STATE_WORDS[state] ?? state}`}
       style={{ background: stateColor(state) }}
     />

@@ -14,7 +14,7 @@ export function RunHistory({ dagId }: { dagId: string }) {
   const [offset, setOffset] = useState(0);
   const [state, setState] = useState<RunState | ''>('');
   const runs = useQuery(`runs ${dagId} ${offset} ${state}`, () => api.runs(dagId, { limit: PAGE, offset, state: state ? [state] : undefined }), {
-    live: { dagId },
+    live: { dagId, on: ['run'] },
     active: (d) => !!d?.items.some((r) => ACTIVE_RUN.has(r.state)),
   });
   if (runs.error && !runs.data) return <ErrorBox error={runs.error} />;

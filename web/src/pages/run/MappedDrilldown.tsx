@@ -10,6 +10,7 @@ import { ClearButton } from '../../components/Actions.js';
 import { Histogram } from '../../components/charts.js';
 import { duration } from '../../lib/format.js';
 import { Link, href } from '../../lib/router.js';
+import { sweepHref } from '../ml/sweep-href.js';
 import { STATE_WORDS, TASK_STATE_ORDER, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
@@ -34,6 +35,9 @@ export function MappedDrilldown({ dagId, runId, task, active, onClose, onChanged
           <span className="mono">{task.task_id}</span> {s ? <span className="muted">· {s.total.toLocaleString()} mapped instances</span> : null}
         </h2>
         <span className="spacer" />
+        <Link to={sweepHref(dagId, runId, task.task_id)} className="button" data-testid="sweep-link">
+          Sweep: curves and trials
+        </Link>
         <ClearButton dagId={dagId} runId={runId} taskIds={[task.task_id]} label="Clear all instances" onDone={onChanged} />
         <button type="button" className="icon" onClick={onClose} aria-label="close the drill-down">
           ×
