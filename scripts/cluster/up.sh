@@ -172,11 +172,21 @@ start() {
   STARTED+=("$name")
 }
 
+# Whether a component this script just started is still running. Not component_pid: right
+# after the fork the child may not have exec'd yet, so its command line is still this shell's
+# (a busy machine makes that window long); an exited child stays a zombie until reaped.
+running() {
+  local pid state
+  pid="$(cat "$RUN_DIR/$1.pid" 2>/dev/null)" || return 1
+  state="$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
 wait_for() {
   local what="$1" name="$2"; shift 2
   local deadline=$((SECONDS + UP_TIMEOUT))
   until "$@"; do
-    alive "$name" || { tail -n 30 "$LOG_DIR/$name.log" >&2 || true; die "$name exited; see $LOG_DIR/$name.log"; }
+    running "$name" || { tail -n 30 "$LOG_DIR/$name.log" >&2 || true; die "$name exited; see $LOG_DIR/$name.log"; }
     (( SECONDS < deadline )) || { tail -n 30 "$LOG_DIR/$name.log" >&2 || true; die "timed out waiting for $what"; }
     sleep 0.5
   done
