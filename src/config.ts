@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TrainyardError } from './core/errors.js';
 import { parseDuration } from './core/retry.js';
-import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, parseLogLevel, type LogLevel } from './observability/levels.js';
+import { DEFAULT_LOG_LEVEL, defaultLogFormat, LOG_FORMAT_ENV, LOG_FORMATS, LOG_LEVEL_ENV, LOG_LEVELS, type LogFormat, parseLogFormat, parseLogLevel, type LogLevel } from './observability/levels.js';
 import { type PriceTable, parsePriceTable } from './ml/cost.js';
 
 /** Every setting, with the environment variable that sets it. */
@@ -45,6 +45,7 @@ export interface TrainyardConfig {
   readonly oomMemoryCapMb: number;
   /** Level of the server processes' JSON logs. */
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Prices per CPU-, memory- and GPU-hour; cost reports show money when set. */
   readonly prices?: PriceTable;
 }
@@ -99,6 +100,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'k8sMachines', env: 'TRAINYARD_K8S_MACHINES', parse: (raw) => parseMachines(raw, (f) => fs.readFileSync(f, 'utf8')), describe: 'Kubernetes machine presets: a JSON object of pod layers by name, or a JSON file' },
   { key: 'oomMemoryCapMb', env: 'TRAINYARD_OOM_MEMORY_CAP_MB', parse: positiveInt('OOM memory cap'), describe: 'largest memory, in MiB, an OOM retry may ask for (default 65536)' },
   { key: 'logLevel', env: LOG_LEVEL_ENV, parse: parseLogLevel, describe: `level of the server processes' JSON logs: ${LOG_LEVELS.join(', ')} (default ${DEFAULT_LOG_LEVEL})` },
+  { key: 'logFormat', env: LOG_FORMAT_ENV, parse: parseLogFormat, describe: `format of the server processes' logs: ${LOG_FORMATS.join(', ')} (default text on a terminal, json otherwise)` },
   { key: 'prices', env: 'TRAINYARD_PRICES', parse: (raw) => parsePriceTable(raw, (f) => fs.readFileSync(f, 'utf8')), describe: 'price table for cost reports: JSON or a JSON file (default: none, hours only)' },
 ];
 
@@ -150,6 +152,7 @@ export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS
     k8sNamespace: 'default',
     oomMemoryCapMb: 65_536,
     logLevel: DEFAULT_LOG_LEVEL,
+    logFormat: defaultLogFormat(),
     ...fromEnv,
     ...defined,
     home,

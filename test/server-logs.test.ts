@@ -82,6 +82,22 @@ describe('server logs', () => {
     expect(lines.some((l) => l.event === 'try_finished' && l.task_id === 'leak_and_fail')).toBe(true);
   }, 120_000);
 
+  it('TRAINYARD_LOG_FORMAT=text writes the same lines as plain text, still masked; a bad format is refused', async () => {
+    const r = await cli(['--home', home, '--dags', dags, 'standalone', '--no-auth', '--trigger', 'logged', '--exit-when-done'], {
+      TRAINYARD_LOG_FORMAT: 'text',
+      TRAINYARD_PORT: '0',
+      TRAINYARD_SECRET_HF_TOKEN: HF,
+    });
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('{'))).toHaveLength(0);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} executor WARN: failed\s+logged leak_and_fail\b.*exit_code=3 failure_class=user_error/m);
+    expect(r.stdout).toContain('cannot reach the hub with ***');
+    expect(r.stdout).not.toContain(HF);
+    const bad = await cli(['--home', home, '--dags', dags, 'standalone'], { TRAINYARD_LOG_FORMAT: 'pretty' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("TRAINYARD_LOG_FORMAT='pretty'");
+    expect(bad.stderr).toMatch(/json, text/);
+  }, 120_000);
+
   it('refuses a bad level, naming the key, the value, the allowed values and the variable', async () => {
     for (const command of [['standalone'], ['api-server']]) {
       const r = await cli(['--home', home, '--dags', dags, ...command], { TRAINYARD_LOG_LEVEL: 'chatty' });

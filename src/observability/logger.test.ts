@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutorEvent } from '../executors/types.js';
-import { componentLoggers, createLogger, lineLogger } from './logger.js';
+import { componentLoggers, createLogger, formatTextLine, lineLogger } from './logger.js';
 import { MASK, SecretMasker } from './mask.js';
 import { logExecutorEvent } from './task-events.js';
 
@@ -23,6 +23,15 @@ describe('server log lines', () => {
       ['scheduler', 'info', 'tick'],
       ['api-server', 'warn', 'slow'],
     ]);
+  });
+
+  it('the text format shows time, component, level (unless info), message and the fields the message does not name', () => {
+    const line = JSON.stringify({ level: 'warn', time: '2026-11-21T15:41:26.755Z', component: 'executor', pid: 7, dag_id: 'd', run_id: 'r', task_id: 't', try_number: 1, state: 'failed', failure_class: 'user_error', exit_code: 3, msg: 'failed d t' });
+    expect(formatTextLine(line)).toBe('15:41:26.755 executor WARN: failed d t  failure_class=user_error exit_code=3\n');
+    expect(formatTextLine(JSON.stringify({ level: 'info', time: '2026-11-21T15:41:26.755Z', component: 'standalone', msg: 'up' }))).toBe('15:41:26.755 standalone: up\n');
+    expect(formatTextLine('not json\n')).toBe('not json\n');
+    const multi = JSON.stringify({ level: 'warn', time: '2026-11-21T15:41:26.755Z', component: 'executor', reason: 'exited with code 3; last stderr lines:\nboom\n', msg: 'failed t: exited with code 3; last stderr lines:' });
+    expect(formatTextLine(multi)).toBe('15:41:26.755 executor WARN: failed t: exited with code 3; last stderr lines:\n    boom\n');
   });
 
   it('a line function carries the fields it is given, at its level', () => {

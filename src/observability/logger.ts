@@ -8,12 +8,12 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { TrainyardError } from '../core/errors.js';
-import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, parseLogLevel, type LogLevel } from './levels.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, type LogFormat, parseLogLevel, type LogLevel } from './levels.js';
 import { defaultMasker, type SecretMasker } from './mask.js';
 
 export type { Logger } from 'pino';
 
-export { LOG_LEVELS, LOG_LEVEL_ENV, type LogLevel } from './levels.js';
+export { LOG_FORMATS, LOG_FORMAT_ENV, LOG_LEVELS, LOG_LEVEL_ENV, type LogFormat, type LogLevel } from './levels.js';
 
 /** The level from TRAINYARD_LOG_LEVEL (default info); an unknown value is an error naming the key, the value, the allowed ones and the variable. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
@@ -56,11 +56,41 @@ export function createLogger(o: LoggerOptions): Logger {
   );
 }
 
+/** Context fields that the text format leaves out: the message names the DAG, run and task already. */
+const SHOWN_IN_MESSAGE = new Set(['time', 'level', 'component', 'pid', 'msg', 'dag_id', 'run_id', 'task_id', 'map_index', 'try_number', 'event', 'state', 'reason']);
+
+/**
+ * One JSON log line as text for a person: `HH:MM:SS.mmm component: message  key=value …`,
+ * with the level named unless it is info. A line that is not JSON is passed on as it is.
+ */
+export function formatTextLine(line: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const time = typeof o.time === 'string' ? o.time.slice(11, 23) : '';
+  const level = o.level === 'info' || o.level === undefined ? '' : ` ${String(o.level).toUpperCase()}`;
+  const fields = Object.entries(o)
+    .filter(([k]) => !SHOWN_IN_MESSAGE.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  // A message quotes the first line of a reason; the rest (a stderr tail) follows, indented.
+  const more = typeof o.reason === 'string' ? o.reason.split('\n').slice(1).filter((l) => l.trim() !== '') : [];
+  return `${time} ${String(o.component ?? '')}${level}: ${String(o.msg ?? '')}${fields.length ? `  ${fields.join(' ')}` : ''}\n${more.map((l) => `    ${l}\n`).join('')}`;
+}
+
+/** Stdout, synchronously (nothing is lost on process.exit), as JSON lines or as text. */
+export function stdoutDestination(format: LogFormat): DestinationStream {
+  const out = pino.destination({ dest: 1, sync: true });
+  return format === 'json' ? out : { write: (line: string) => out.write(formatTextLine(line)) };
+}
+
 /**
  * Loggers for the components of one process (`scheduler`, `dag-processor`, `api-server`, …),
- * all at one level and writing to one destination (stdout by default).
+ * all at one level and writing to one destination (stdout, as JSON lines, by default).
  */
-export function componentLoggers(level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): (component: string) => Logger {
+export function componentLoggers(level: LogLevel, destination: DestinationStream = stdoutDestination('json')): (component: string) => Logger {
   const made = new Map<string, Logger>();
   return (component) => {
     let log = made.get(component);

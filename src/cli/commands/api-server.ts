@@ -4,7 +4,7 @@ import { openRuntime } from '../../app/runtime.js';
 import { type GlobalOptions, configFrom } from '../context.js';
 import { UsageError } from '../format.js';
 import { serveWebAssets } from '../../web-static.js';
-import { componentLoggers, lineLogger } from '../../observability/logger.js';
+import { componentLoggers, lineLogger, stdoutDestination } from '../../observability/logger.js';
 import { secretResolverFromEnv } from '../../secrets/resolver.js';
 
 interface ApiServerOptions {
@@ -32,7 +32,7 @@ export function registerApiServerCommand(program: Command, globals: () => Global
       const port = parsePort(o.port);
       const auth = o.auth === false ? 'none' : authModeFromEnv();
       const config = configFrom(globals());
-      const logs = componentLoggers(config.logLevel);
+      const logs = componentLoggers(config.logLevel, stdoutDestination(config.logFormat));
       const say = lineLogger(logs('api-server'));
       // Known secret values are masked in responses and logs from the start.
       secretResolverFromEnv();

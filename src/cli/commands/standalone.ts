@@ -8,7 +8,7 @@ import { waitForRun } from '../wait.js';
 import { type ApiServer, authModeFromEnv, ensureAdmin, startApi } from '../../api/index.js';
 import { serveWebAssets } from '../../web-static.js';
 import { startMetricsServer } from '../../observability/metrics.js';
-import { componentLoggers, lineLogger } from '../../observability/logger.js';
+import { componentLoggers, lineLogger, stdoutDestination } from '../../observability/logger.js';
 import { logExecutorEvent } from '../../observability/task-events.js';
 import { secretResolverFromEnv } from '../../secrets/resolver.js';
 import { parsePort } from './api-server.js';
@@ -28,7 +28,7 @@ interface ServeOptions {
 async function serve(globals: GlobalOptions, o: ServeOptions, processDags: boolean): Promise<void> {
   const config = configFrom(globals);
   // JSON lines on stdout, one logger per component; secrets are masked in every line.
-  const logs = componentLoggers(config.logLevel);
+  const logs = componentLoggers(config.logLevel, stdoutDestination(config.logFormat));
   const say = lineLogger(logs(processDags ? 'standalone' : 'scheduler'));
   secretResolverFromEnv();
   const rt = await openRuntime(config);
