@@ -125,13 +125,17 @@ export class SensorExecutor implements Executor {
     if (!key) return;
     this.keys.delete(id);
     this.lastDetail.delete(id);
+    const finished: ExecutorEvent = { type: 'finished', key, at, outcome: how.outcome, exitCode: null, signal: null, failureClass: how.failureClass, reason: how.reason, result: how.result };
     const log = this.logs.get(id);
-    if (log) {
-      this.logs.delete(id);
-      log.system(`sensor ended: ${how.outcome}${how.reason ? ` (${how.reason})` : ''}`);
-      void log.close();
-    }
-    this.emit({ type: 'finished', key, at, outcome: how.outcome, exitCode: null, signal: null, failureClass: how.failureClass, reason: how.reason, result: how.result });
+    if (!log) return this.emit(finished);
+    this.logs.delete(id);
+    log.system(`sensor ended: ${how.outcome}${how.reason ? ` (${how.reason})` : ''}`);
+    // The try is finished once its log is complete: a reader that stops at the end state
+    // (the API's log stream, a test) must find every line.
+    void log
+      .close()
+      .catch(() => {})
+      .then(() => this.emit(finished));
   }
 
   private emit(event: ExecutorEvent): void {
