@@ -18,16 +18,7 @@ export async function tryForMirror(store: Store, key: TiKey & { tryNumber: numbe
       .where('map_index', '=', key.mapIndex)
       .where('try_number', '=', key.tryNumber)
       .executeTakeFirst(),
-    store.db
-      .selectFrom('metric')
-      .select(['name', 'step', 'value', 'at'])
-      .where('dag_id', '=', key.dagId)
-      .where('run_id', '=', key.runId)
-      .where('task_id', '=', key.taskId)
-      .where('map_index', '=', key.mapIndex)
-      .where('try_number', '=', key.tryNumber)
-      .orderBy('at')
-      .execute(),
+    store.metricPoints(key),
   ]);
   if (!ti || !tr) return undefined;
   const params = { ...(ti.item ? (JSON.parse(ti.item) as Record<string, unknown>) : {}), ...(ti.params ? (JSON.parse(ti.params) as Record<string, unknown>) : {}) };
@@ -42,7 +33,7 @@ export async function tryForMirror(store: Store, key: TiKey & { tryNumber: numbe
     endTime: tr.end_date === null ? undefined : Number(tr.end_date),
     state,
     params,
-    metrics: metrics.map((m) => ({ name: m.name, value: Number(m.value), step: m.step === null ? null : Number(m.step), at: Number(m.at) })),
+    metrics,
     tags: tr.failure_class ? { 'trainyard.failure_class': tr.failure_class } : undefined,
   };
 }

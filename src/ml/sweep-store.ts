@@ -68,25 +68,13 @@ const tryKey = (mapIndex: number, tryNumber: number) => `${mapIndex}#${tryNumber
  */
 export async function loadTrialSeries(store: Store, k: SweepKey, names?: readonly string[]): Promise<TrialSeries[]> {
   const instances = await loadInstances(store, k);
-  const pointsOf = (t: Instance) => {
-    let q = store.db
-      .selectFrom('metric')
-      .select(['name', 'step', 'value', 'at'])
-      .where('dag_id', '=', k.dagId)
-      .where('run_id', '=', k.runId)
-      .where('task_id', '=', k.taskId)
-      .where('map_index', '=', t.mapIndex)
-      .where('try_number', '=', t.tryNumber);
-    if (names?.length) q = q.where('name', 'in', names);
-    return q.execute();
-  };
-  const rows = await Promise.all(instances.map((t) => (t.tryNumber > 0 ? pointsOf(t) : Promise.resolve([]))));
+  const points = await Promise.all(instances.map((t) => (t.tryNumber > 0 ? store.metricPoints({ ...k, mapIndex: t.mapIndex, tryNumber: t.tryNumber }, names) : [])));
   return instances.map((t, i) => ({
     mapIndex: t.mapIndex,
     tryNumber: t.tryNumber,
     state: t.state,
     params: t.params,
-    points: rows[i].map((r) => ({ name: r.name, step: r.step === null ? null : Number(r.step), value: Number(r.value), at: Number(r.at) })),
+    points: points[i],
   }));
 }
 

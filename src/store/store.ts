@@ -552,6 +552,21 @@ export class Store {
       .execute();
   }
 
+  /** A try's metric points (only those named, when `names` is given), in the order they were reported. */
+  async metricPoints(k: TiKey & { tryNumber: number }, names?: readonly string[]): Promise<MetricPoint[]> {
+    let q = this.db
+      .selectFrom('metric')
+      .select(['name', 'step', 'value', 'at'])
+      .where('dag_id', '=', k.dagId)
+      .where('run_id', '=', k.runId)
+      .where('task_id', '=', k.taskId)
+      .where('map_index', '=', k.mapIndex)
+      .where('try_number', '=', k.tryNumber);
+    if (names?.length) q = q.where('name', 'in', names);
+    const rows = await q.orderBy('at').orderBy('step').execute();
+    return rows.map((r) => ({ name: r.name, step: r.step === null ? null : Number(r.step), value: Number(r.value), at: Number(r.at) }));
+  }
+
   listMetrics(k: TiKey & { tryNumber?: number }) {
     let q = this.db
       .selectFrom('metric')
@@ -563,6 +578,14 @@ export class Store {
     if (k.tryNumber !== undefined) q = q.where('try_number', '=', k.tryNumber);
     return q.orderBy('try_number').orderBy('name').orderBy('step', (ob) => ob.asc().nullsFirst()).execute();
   }
+}
+
+/** One point of a try's metric series. */
+export interface MetricPoint {
+  readonly name: string;
+  readonly step: number | null;
+  readonly value: number;
+  readonly at: number;
 }
 
 /** A pool's slots and GPU quota must be whole numbers, 0 or more. */

@@ -58,17 +58,7 @@ export const metricRoutes = [
     handler: async ({ deps, params, query }) => {
       const k = { ...tiKey(params), tryNumber: params.try_number };
       await requireTry(deps.store, k);
-      let q = deps.store.db
-        .selectFrom('metric')
-        .select(['name', 'step', 'value', 'at'])
-        .where('dag_id', '=', k.dagId)
-        .where('run_id', '=', k.runId)
-        .where('task_id', '=', k.taskId)
-        .where('map_index', '=', k.mapIndex)
-        .where('try_number', '=', k.tryNumber);
-      if (query.name?.length) q = q.where('name', 'in', query.name);
-      const rows = await q.execute();
-      const points = rows.map((r) => ({ name: r.name, step: r.step === null ? null : Number(r.step), value: Number(r.value), at: Number(r.at) }));
+      const points = await deps.store.metricPoints(k, query.name);
       return { try_number: k.tryNumber, series: toSeries(points, query.max_points, query.times ?? true) };
     },
   }),
