@@ -91,7 +91,8 @@ export interface TryLogWriterOptions {
 /** Directories already created by this process, so a try pays no mkdir when its folder exists. */
 const createdDirs = new Set<string>();
 
-async function ensureDir(dir: string): Promise<void> {
+/** Makes a directory and its parents, once per process for a given path. */
+export async function ensureDir(dir: string): Promise<void> {
   if (createdDirs.has(dir)) return;
   await mkdir(dir, { recursive: true });
   if (createdDirs.size > 10_000) createdDirs.clear();

@@ -60,6 +60,12 @@ interface LaunchBase {
   /** Where the task writes its JSON result (the contract's TRAINYARD_RESULT_PATH). */
   readonly resultPath: string;
   readonly resultLimitBytes: number;
+  /**
+   * Local directories the try uses (its work dir, artifacts, checkpoints), made by an executor
+   * that runs the try on this machine before it starts; an executor that runs it elsewhere
+   * ignores them.
+   */
+  readonly dirs?: readonly string[];
 }
 
 export interface CommandLaunch extends LaunchBase {

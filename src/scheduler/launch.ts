@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/values.js';
 import type { ExprNode, ValueExpr } from '../core/spec.js';
@@ -21,7 +20,8 @@ const isFunctionExpr = (v: unknown): v is ExprNode => typeof v === 'object' && v
 
 /**
  * Builds the executor's launch request for a try: resolves inputs, args and env from
- * upstream results (which must be in `run.results`), and prepares the try's directories.
+ * upstream results (which must be in `run.results`). It names the try's directories; the
+ * executor makes them.
  * Throws when an input cannot be resolved.
  */
 export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSettings): AnyLaunch {
@@ -30,12 +30,6 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   const vc = valueContext(context0, (id) => run.results.get(id));
   const context = { ...context0, inputs: resolveInputs(spec.inputs, vc) };
   const workDir = s.layout.tryWorkDir(key);
-  // The run's shared directory is made once per run; the try's own ones for each try.
-  if (!run.sharedDirMade) {
-    fs.mkdirSync(context.runArtifactsDir, { recursive: true });
-    run.sharedDirMade = true;
-  }
-  for (const dir of [workDir, context.artifactsDir, context.checkpointDir]) fs.mkdirSync(dir, { recursive: true });
   const resultPath = path.join(workDir, 'result.json');
   const base = {
     key,
@@ -47,6 +41,8 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     logPath: s.layout.logPath(key),
     resultPath,
     resultLimitBytes: s.resultLimitBytes,
+    // Made by the executor, off the scheduler's loop.
+    dirs: [workDir, context.artifactsDir, context.checkpointDir, context.runArtifactsDir],
   };
   const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
   if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };

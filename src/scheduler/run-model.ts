@@ -84,8 +84,6 @@ export class RunModel {
   unfinished = 0;
   /** Set when the run passed its dagrunTimeout; it ends failed. */
   timedOut = false;
-  /** Whether the run's shared artifact directory exists already. */
-  sharedDirMade = false;
 
   constructor(
     public row: DagRunRow,

@@ -166,6 +166,20 @@ describe('LocalExecutor (local only)', () => {
     expect(fin.reason).toMatch(/working directory .*missing.* does not exist/);
   });
 
+  it('makes the try’s directories before it starts, and fails as config when one cannot be made', async () => {
+    make();
+    const dirs = [join(dir, 'work', 'a', 'attempt=1'), join(dir, 'ckpt', 'a')];
+    const req = { ...shellTry(dir, `test -d '${dirs[0]}' && test -d '${dirs[1]}'`), dirs };
+    await executor.launch(req);
+    expect(await events.finished(req.key)).toMatchObject({ outcome: 'success' });
+
+    const blocked = { ...shellTry(dir, 'true'), dirs: [join(dir, 'work', 'a', 'attempt=1', 'x'), join(req.logPath, 'under-a-file')] };
+    await executor.launch(blocked);
+    const fin = await events.finished(blocked.key);
+    expect(fin).toMatchObject({ outcome: 'failed', failureClass: 'config' });
+    expect(fin.reason).toMatch(/cannot make the try's directories: .*under-a-file/);
+  });
+
   it('kills the grandchild on timeout (its pid is gone) and reports the signal', async () => {
     make();
     const req = shellTry(dir, 'sleep 100 & echo $! > "$TEST_DIR/gc.pid"; sleep 100', { executionTimeoutMs: 300, killGraceMs: 200 });
