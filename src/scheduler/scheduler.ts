@@ -9,6 +9,7 @@ import { decideTask } from './dependencies.js';
 import { Heap } from '../util/heap.js';
 import { formatMs } from './format.js';
 import { buildLaunch, neededResults } from './launch.js';
+import { WriteBuffer } from './write-buffer.js';
 import { resolveTry } from './outcome.js';
 import type { HomeLayout } from './paths.js';
 import { RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
@@ -93,6 +94,8 @@ export class Scheduler {
   private readonly pausedDags = new Set<string>();
   private readonly specs = new Map<string, DagSpec>();
   private readonly outbox: Outbox;
+  /** This tick's guarded writes, sent together. */
+  private readonly writes = new WriteBuffer((missed) => this.onMissed(missed));
   private readonly sweeps = new SweepMonitor();
   /** Deadlines already handled (fired, or found fired in the store). */
   private readonly deadlinesDone = new Set<string>();
@@ -192,7 +195,8 @@ export class Scheduler {
     const launches: AnyLaunch[] = [];
     const cancels: { live: LiveTry; cls: FailureClass; reason: string }[] = [];
     try {
-      await this.o.store.transaction(async (tx) => {
+      await this.o.store.transaction(async (storeTx) => {
+        const tx = this.writes.wrap(storeTx);
         for (const ev of events) await this.applyEvent(tx, ev, now);
         await this.fireTimers(tx, now, cancels);
         await this.sweeps.evaluate(tx, events, this.runs, this.sweepHooks(tx, cancels));
@@ -201,9 +205,11 @@ export class Scheduler {
         await this.finishRuns(tx, now);
         if (this.launching) await this.admit(tx, now, launches);
         await this.outbox.persist(tx);
+        await this.writes.flush(storeTx);
       });
     } catch (e) {
       this.log(`scheduler tick failed, reloading from the store: ${(e as Error).stack ?? e}`);
+      this.writes.discard();
       this.outbox.discard();
       this.resetModels();
       return;
@@ -354,10 +360,10 @@ export class Scheduler {
     const live = this.live.get(tryKeyString(k));
     switch (ev.type) {
       case 'started': {
-        await tx.updateTry(k, ['queued'], { state: 'running', start_date: ev.at, host: ev.host, pid: ev.pid ?? null, external: ev.external ?? null });
+        this.writes.tryChange({ key: k, from: ['queued'], set: { state: 'running', start_date: ev.at, host: ev.host, pid: ev.pid ?? null, external: ev.external ?? null } });
         if (!live) return;
         live.startedAt = ev.at;
-        if (live.ti.state === 'queued') await this.setTi(tx, live.ti, 'running', { start_date: ev.at }, ['queued']);
+        if (live.ti.state === 'queued') this.setTi(live.ti, 'running', { start_date: ev.at }, ['queued']);
         return;
       }
       case 'telemetry': {
@@ -366,11 +372,11 @@ export class Scheduler {
             ev.metrics.map((m) => ({ dag_id: k.dagId, run_id: k.runId, task_id: k.taskId, map_index: k.mapIndex, try_number: k.tryNumber, ...m })),
           );
         }
-        if (ev.params && live) await this.setTi(tx, live.ti, live.ti.state, { params: JSON.stringify(ev.params) }, [live.ti.state]);
+        if (ev.params && live) this.setTi(live.ti, live.ti.state, { params: JSON.stringify(ev.params) }, [live.ti.state]);
         return;
       }
       case 'pending_reason':
-        if (live) await this.setTi(tx, live.ti, live.ti.state, { reason: ev.reason }, [live.ti.state]);
+        if (live) this.setTi(live.ti, live.ti.state, { reason: ev.reason }, [live.ti.state]);
         return;
       case 'finished':
         return this.applyFinished(tx, ev, live, now);
@@ -385,19 +391,23 @@ export class Scheduler {
     const current = ti && ti.task.run === this.runs.get(ti.task.run.key) && ti.tryNumber === ev.key.tryNumber && LIVE_STATES.includes(ti.state);
     if (!ti || !current) {
       // The instance moved on (cleared, marked, run deleted): record the try only.
-      await tx.updateTry(ev.key, ['queued', 'running'], { ...tryFields, state: ev.outcome === 'success' ? 'success' : ev.outcome, failure_class: ev.failureClass ?? null });
+      this.writes.tryChange({ key: ev.key, from: ['queued', 'running'], set: { ...tryFields, state: ev.outcome === 'success' ? 'success' : ev.outcome, failure_class: ev.failureClass ?? null } });
       return;
     }
     const run = ti.task.run;
     const r = resolveTry(run, ti, ev, now, { freeRetryCap: this.o.freeRetryCap, random: this.random });
     const budget = r.state === 'up_for_retry' || r.state === 'failed' ? r.countsAgainstBudget : true;
-    await tx.updateTry(ev.key, ['queued', 'running'], {
-      ...tryFields,
-      state: r.state === 'success' ? 'success' : r.state === 'skipped' ? 'skipped' : 'failed',
-      failure_class: ('failureClass' in r ? r.failureClass : null) ?? null,
-      reason: ('reason' in r ? r.reason : null) ?? null,
-      result: r.state === 'success' ? JSON.stringify(r.result) : null,
-      counts_against_budget: budget ? 1 : 0,
+    this.writes.tryChange({
+      key: ev.key,
+      from: ['queued', 'running'],
+      set: {
+        ...tryFields,
+        state: r.state === 'success' ? 'success' : r.state === 'skipped' ? 'skipped' : 'failed',
+        failure_class: ('failureClass' in r ? r.failureClass : null) ?? null,
+        reason: ('reason' in r ? r.reason : null) ?? null,
+        result: r.state === 'success' ? JSON.stringify(r.result) : null,
+        counts_against_budget: budget ? 1 : 0,
+      },
     });
     if (budget) ti.budgetTries += 1;
     else ti.freeRetries += 1;
@@ -405,10 +415,10 @@ export class Scheduler {
     switch (r.state) {
       case 'success':
         ti.stoppedEarly = r.failureClass === 'early_stopped';
-        await this.setTi(tx, ti, 'success', { ...common, result: JSON.stringify(r.result), failure_class: r.failureClass ?? null, reason: r.reason ?? null });
+        this.setTi(ti, 'success', { ...common, result: JSON.stringify(r.result), failure_class: r.failureClass ?? null, reason: r.reason ?? null });
         if (ti.task.mapped) run.results.delete(ti.task.spec.taskId);
         else run.results.set(ti.task.spec.taskId, r.result);
-        if (r.follow) await this.skipUnfollowed(tx, run, ti.task, r.follow, now);
+        if (r.follow) this.skipUnfollowed(run, ti.task, r.follow, now);
         // Outlets: the assets this task updated, recorded only on success.
         const outlets = ti.task.spec.outlets ?? [];
         if (outlets.length) {
@@ -417,7 +427,7 @@ export class Scheduler {
         }
         break;
       case 'skipped':
-        await this.setTi(tx, ti, 'skipped', { ...common, reason: r.reason });
+        this.setTi(ti, 'skipped', { ...common, reason: r.reason });
         break;
       case 'up_for_retry': {
         ti.nextRetryAt = r.nextRetryAt;
@@ -427,7 +437,7 @@ export class Scheduler {
           ti.resourceOverrides = { ...(ti.resourceOverrides ?? {}), memoryMb };
           reason = `${reason} The retry asks for ${memoryMb} MiB of memory.`;
         }
-        await this.setTi(tx, ti, 'up_for_retry', {
+        this.setTi(ti, 'up_for_retry', {
           ...common,
           next_retry_at: r.nextRetryAt,
           failure_class: r.failureClass,
@@ -438,7 +448,7 @@ export class Scheduler {
         break;
       }
       case 'failed':
-        await this.setTi(tx, ti, 'failed', { ...common, failure_class: r.failureClass, reason: r.reason });
+        this.setTi(ti, 'failed', { ...common, failure_class: r.failureClass, reason: r.reason });
         break;
     }
     run.markDownstreamDirty(ti.task.spec.taskId);
@@ -458,12 +468,12 @@ export class Scheduler {
   }
 
   /** A branch's unchosen direct downstream tasks are skipped; trigger rules carry it on. */
-  private async skipUnfollowed(tx: Store, run: RunModel, branch: TaskModel, follow: readonly string[], now: number): Promise<void> {
+  private skipUnfollowed(run: RunModel, branch: TaskModel, follow: readonly string[], now: number): void {
     for (const downId of run.downstream.get(branch.spec.taskId) ?? []) {
       if (follow.includes(downId)) continue;
       const down = run.task(downId);
       for (const ti of down.instances.values()) {
-        if (ti.state === 'none') await this.setTi(tx, ti, 'skipped', { end_date: now, reason: `not chosen by branch '${branch.spec.taskId}'` });
+        if (ti.state === 'none') this.setTi(ti, 'skipped', { end_date: now, reason: `not chosen by branch '${branch.spec.taskId}'` });
       }
       run.markDownstreamDirty(downId);
     }
@@ -478,7 +488,7 @@ export class Scheduler {
         this.retryTimers.push(ti);
         break;
       }
-      if (ti.state === 'up_for_retry' && this.isCurrent(ti)) await this.schedule(tx, ti, ['up_for_retry']);
+      if (ti.state === 'up_for_retry' && this.isCurrent(ti)) this.schedule(ti, ['up_for_retry']);
     }
     for (const l of this.live.values()) {
       const timeout = l.ti.task.spec.executionTimeoutMs;
@@ -497,7 +507,7 @@ export class Scheduler {
       }
       for (const ti of allInstances(run)) {
         if (['none', 'scheduled', 'up_for_retry', 'deferred'].includes(ti.state)) {
-          await this.setTi(tx, ti, 'skipped', { end_date: now, reason: `the run exceeded its dagrunTimeout of ${formatMs(t)}` });
+          this.setTi(ti, 'skipped', { end_date: now, reason: `the run exceeded its dagrunTimeout of ${formatMs(t)}` });
         }
       }
     }
@@ -564,9 +574,9 @@ export class Scheduler {
         if (action.kind === 'wait') continue;
         const pending = [...task.instances.values()].filter((ti) => ti.state === 'none');
         if (action.kind === 'schedule' && task.spec.sweepBestOf !== undefined) await this.sweeps.completeBest(tx, task, now, this.sweepHooks(tx, []));
-        else if (action.kind === 'schedule') for (const ti of pending) await this.schedule(tx, ti, ['none']);
+        else if (action.kind === 'schedule') for (const ti of pending) this.schedule(ti, ['none']);
         else if (action.kind === 'finish') {
-          for (const ti of pending) await this.setTi(tx, ti, action.state, { end_date: now, reason: action.reason });
+          for (const ti of pending) this.setTi(ti, action.state, { end_date: now, reason: action.reason });
         } else await this.expand(tx, run, task, action.items, now);
         run.markDownstreamDirty(taskId);
       }
@@ -592,7 +602,7 @@ export class Scheduler {
 
   private async expand(tx: Store, run: RunModel, task: TaskModel, items: readonly Record<string, unknown>[], now: number): Promise<void> {
     const placeholder = task.instances.get(-1);
-    if (placeholder) await this.setTi(tx, placeholder, 'removed', { end_date: now, reason: `expanded into ${items.length} instances` });
+    if (placeholder) this.setTi(placeholder, 'removed', { end_date: now, reason: `expanded into ${items.length} instances` });
     const rows = items.map((item, i) => newTaskInstanceRow(run, task.spec, i, 'scheduled', now, item));
     await tx.insertTaskInstances(rows);
     task.expanded = true;
@@ -661,7 +671,7 @@ export class Scheduler {
       } catch (e) {
         launchError = (e as Error).message;
       }
-      await tx.insertTries([
+      this.writes.insertTries([
         {
           dag_id: key.dagId,
           run_id: key.runId,
@@ -679,7 +689,7 @@ export class Scheduler {
       ]);
       ti.tryNumber = key.tryNumber;
       const poolGpus = isSensor ? 0 : this.gpusOf(ti);
-      await this.setTi(tx, ti, isSensor ? 'deferred' : 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null, pool_gpus: poolGpus }, ['scheduled']);
+      this.setTi(ti, isSensor ? 'deferred' : 'queued', { try_number: key.tryNumber, queued_at: now, next_retry_at: null, reason: null, pool_gpus: poolGpus }, ['scheduled']);
       this.track(ti, key, executorName, null);
       if (counters !== this.counters && !isSensor) counters.add(ti);
       admitted.set(executorName, addResources(admitted.get(executorName) ?? NO_RESOURCES, effectiveResources(ti)));
@@ -718,7 +728,7 @@ export class Scheduler {
 
   /** A task that can never be admitted fails at once, saying why; it is not retried. */
   private async failUnschedulable(tx: Store, ti: TiModel, reason: string, now: number): Promise<void> {
-    await this.setTi(tx, ti, 'failed', { end_date: now, failure_class: 'unschedulable', reason }, ['scheduled']);
+    this.setTi(ti, 'failed', { end_date: now, failure_class: 'unschedulable', reason }, ['scheduled']);
     ti.task.run.markDownstreamDirty(ti.task.spec.taskId);
     await this.propagate(tx, now);
   }
@@ -729,7 +739,7 @@ export class Scheduler {
     return {
       now,
       ensureResults: (ids) => this.ensureResults(tx, ti.task.run, ids),
-      succeed: (fields) => this.setTi(tx, ti, 'success', fields, ['scheduled']),
+      succeed: async (fields) => this.setTi(ti, 'success', fields, ['scheduled']),
       propagate: () => this.propagate(tx, now),
     };
   }
@@ -748,35 +758,39 @@ export class Scheduler {
       promote: async (ti, reason) => {
         ti.stoppedEarly = false;
         ti.seq = ++this.seq;
-        await this.setTi(tx, ti, 'scheduled', { failure_class: null, reason, end_date: null }, ['success']);
+        this.setTi(ti, 'scheduled', { failure_class: null, reason, end_date: null }, ['success']);
         this.queue.push(ti);
       },
-      setTi: (ti, to, fields, from) => this.setTi(tx, ti, to, fields, from),
+      setTi: async (ti, to, fields, from) => this.setTi(ti, to, fields, from),
       log: this.log,
     };
   }
 
-  private async schedule(tx: Store, ti: TiModel, from: TaskState[]): Promise<void> {
+  private schedule(ti: TiModel, from: TaskState[]): void {
     ti.seq = ++this.seq;
-    await this.setTi(tx, ti, 'scheduled', {}, from);
+    this.setTi(ti, 'scheduled', {}, from);
     this.queue.push(ti);
   }
 
-  /** Guarded write of a task instance's state, mirrored in the model. */
-  private async setTi(tx: Store, ti: TiModel, to: TaskState, fields: TiChange['set'], from: readonly TaskState[] = [ti.state]): Promise<void> {
+  /** Guarded write of a task instance's state, mirrored in the model; sent with the tick's other writes. */
+  private setTi(ti: TiModel, to: TaskState, fields: TiChange['set'], from: readonly TaskState[] = [ti.state]): void {
     const run = ti.task.run;
-    const change: TiChange = {
+    this.writes.ti({
       key: { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex },
       from,
       set: { ...fields, state: to, updated_at: Date.now() },
-    };
-    const missed = await tx.applyTiChanges([change]);
-    if (missed.length) {
-      this.log(`task instance ${change.key.taskId}[${change.key.mapIndex}] changed outside the scheduler; reloading its run`);
-      this.forceSync = true;
-      run.row = { ...run.row, change_seq: -1 };
-    }
+    });
     ti.task.setState(ti, to);
+  }
+
+  /** Changes that found their row moved on: something outside this scheduler changed it, so its run is reloaded. */
+  private onMissed(missed: readonly TiChange[]): void {
+    for (const c of missed) {
+      this.log(`task instance ${c.key.taskId}[${c.key.mapIndex}] changed outside the scheduler; reloading its run`);
+      const run = this.runs.get(runKey(c.key.dagId, c.key.runId));
+      if (run) run.row = { ...run.row, change_seq: -1 };
+    }
+    this.forceSync = true;
   }
 
   private track(ti: TiModel, key: TryKey, executor: string, startedAt: number | null): void {

@@ -13,6 +13,7 @@ import { MIGRATION_LOCK_KEY, withMigrationLock } from './migrate-lock.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { openPostgres } from './postgres.js';
 import { claimsConformance } from './claims.conformance.js';
+import { guardedUpdateConformance } from './guarded-update.conformance.js';
 import { type OpenedStore, storeConformance } from './store.conformance.js';
 import { Store } from './store.js';
 
@@ -45,6 +46,7 @@ const openFreshStore = async (): Promise<OpenedStore> => {
 };
 storeConformance('postgres', openFreshStore);
 claimsConformance('postgres', openFreshStore);
+guardedUpdateConformance('postgres', openFreshStore);
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, openSqlite } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { claimsConformance } from './claims.conformance.js';
+import { guardedUpdateConformance } from './guarded-update.conformance.js';
 import { type OpenedStore, storeConformance } from './store.conformance.js';
 import { Store } from './store.js';
 
@@ -23,6 +24,7 @@ const openFreshStore = async (): Promise<OpenedStore> => {
 };
 storeConformance('sqlite', openFreshStore);
 claimsConformance('sqlite', openFreshStore);
+guardedUpdateConformance('sqlite', openFreshStore);
 
 describe('SQLite migrations', () => {
   it('several connections migrating one file at once all succeed, and the schema is created once', async () => {

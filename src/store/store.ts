@@ -4,6 +4,7 @@ import { TrainyardError } from '../core/errors.js';
 import type { DagSpec } from '../core/spec.js';
 import type { RunState, TaskState } from '../core/states.js';
 import { claimFairShare } from './claims.js';
+import { applyGuarded, type GuardedTable } from './guarded-update.js';
 import { insertMetricRows } from './metric-insert.js';
 import type { DialectName } from './db.js';
 import type { Database, DagRunTable, DagTable, TaskInstanceTable, TaskTryTable } from './schema.js';
@@ -28,6 +29,27 @@ export interface TiChange {
   readonly from: readonly TaskState[];
   readonly set: Updateable<TaskInstanceTable>;
 }
+
+type TryKeyFields = TiKey & { readonly tryNumber: number };
+
+/** A guarded change to a try: applied only if the try is still in state `from`. */
+export interface TryChange {
+  readonly key: TryKeyFields;
+  readonly from: readonly string[];
+  readonly set: Updateable<TaskTryTable>;
+}
+
+const tiKeyColumns = (k: TiKey) => ({ dag_id: k.dagId, run_id: k.runId, task_id: k.taskId, map_index: k.mapIndex });
+const TI_TABLE: GuardedTable<TiChange> = {
+  table: 'task_instance',
+  keyColumns: ['dag_id', 'run_id', 'task_id', 'map_index'],
+  keyOf: (c) => tiKeyColumns(c.key),
+};
+const TRY_TABLE: GuardedTable<TryChange> = {
+  table: 'task_try',
+  keyColumns: ['dag_id', 'run_id', 'task_id', 'map_index', 'try_number'],
+  keyOf: (c) => ({ ...tiKeyColumns(c.key), try_number: c.key.tryNumber }),
+};
 
 const LIVE_TRY_STATES = ['queued', 'running'] as const;
 const CHUNK = 400;
@@ -392,22 +414,9 @@ export class Store {
       .executeTakeFirst();
   }
 
-  /** Applies guarded changes; returns those that did not apply (the row had moved on). */
-  async applyTiChanges(changes: readonly TiChange[]): Promise<TiChange[]> {
-    const missed: TiChange[] = [];
-    for (const c of changes) {
-      const r = await this.db
-        .updateTable('task_instance')
-        .set(c.set)
-        .where('dag_id', '=', c.key.dagId)
-        .where('run_id', '=', c.key.runId)
-        .where('task_id', '=', c.key.taskId)
-        .where('map_index', '=', c.key.mapIndex)
-        .where('state', 'in', c.from)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) missed.push(c);
-    }
-    return missed;
+  /** Applies guarded changes; returns those that did not apply (the row had moved on). Each key at most once. */
+  applyTiChanges(changes: readonly TiChange[]): Promise<TiChange[]> {
+    return applyGuarded(this.db, this.dialect, TI_TABLE, changes);
   }
 
   /** Results of a task's successful instances, in map-index order. */
@@ -435,18 +444,13 @@ export class Store {
     }
   }
 
-  async updateTry(k: TiKey & { tryNumber: number }, from: readonly string[], set: Updateable<TaskTryTable>): Promise<boolean> {
-    const r = await this.db
-      .updateTable('task_try')
-      .set(set)
-      .where('dag_id', '=', k.dagId)
-      .where('run_id', '=', k.runId)
-      .where('task_id', '=', k.taskId)
-      .where('map_index', '=', k.mapIndex)
-      .where('try_number', '=', k.tryNumber)
-      .where('state', 'in', from as TaskTryTable['state'][])
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  async updateTry(k: TryKeyFields, from: readonly string[], set: Updateable<TaskTryTable>): Promise<boolean> {
+    return (await this.applyTryChanges([{ key: k, from, set }])).length === 0;
+  }
+
+  /** Guarded changes to tries; returns those that did not apply. Each key at most once. */
+  applyTryChanges(changes: readonly TryChange[]): Promise<TryChange[]> {
+    return applyGuarded(this.db, this.dialect, TRY_TABLE, changes);
   }
 
   /** The latest successful try (not stopped early) with this cache key. */
