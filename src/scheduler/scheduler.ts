@@ -631,6 +631,8 @@ export class Scheduler {
   // ---- admission and launch --------------------------------------------------------------
 
   private async admit(tx: Store, now: number, launches: AnyLaunch[]): Promise<void> {
+    // Nothing waits, or no room: the counters (a read under lock on Postgres) are not needed.
+    if (this.queue.size === 0 || this.live.size - this.liveSensors >= this.o.parallelism) return;
     const blocked: TiModel[] = [];
     const counters = await this.admissionCounters(tx);
     // Resources admitted in this pass, per executor: they launch only after the commit.

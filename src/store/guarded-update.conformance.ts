@@ -62,6 +62,24 @@ export function guardedUpdateConformance(dialect: string, open: () => Promise<Op
       expect(await store.listTaskInstances('d', 'r', { taskId: 'big', states: ['queued'] })).toHaveLength(n);
     });
 
+    it('activeUsage counts live instances per DAG and per pool, and with no pools per DAG only', async () => {
+      await store.createRun(run('e', 'r'));
+      await store.upsertPool('team', 2, null, null);
+      await store.insertTaskInstances([
+        ti('d', 'r', 'a', 0, { state: 'queued', pool: 'team' }),
+        ti('d', 'r', 'a', 1, { state: 'running', pool: 'team', pool_slots: 3 }),
+        ti('d', 'r', 'a', 2, { state: 'scheduled', pool: 'team' }),
+        ti('e', 'r', 'b', -1, { state: 'running' }),
+      ]);
+      const usage = await store.transaction((tx) => tx.activeUsage(['team', 'default_pool', 'empty']));
+      expect(usage.pools).toEqual(new Map([['team', 4], ['default_pool', 1]]));
+      expect(usage.dags).toEqual(new Map([['d', 2], ['e', 1]]));
+      expect(usage.gpus).toEqual(new Map());
+      const dagsOnly = await store.transaction((tx) => tx.activeUsage([]));
+      expect(dagsOnly.pools).toEqual(new Map());
+      expect(dagsOnly.dags).toEqual(usage.dags);
+    });
+
     it('applies guarded changes to tries, keyed by try number', async () => {
       await store.insertTaskInstances([ti('d', 'r', 't', 0, { state: 'running' }), ti('d', 'r', 't', 1, { state: 'running' })]);
       const newTry = (mapIndex: number, tryNumber: number): NewTry => ({

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { TrainyardError } from '../core/errors.js';
 import type { DagSpec } from '../core/spec.js';
 import type { RunState, TaskState } from '../core/states.js';
@@ -361,26 +361,23 @@ export class Store {
    */
   async activeUsage(pools: readonly string[]): Promise<{ pools: Map<string, number>; dags: Map<string, number>; gpus: Map<string, number> }> {
     if (pools.length && this.dialect === 'postgres') await this.db.selectFrom('pool').select('name').where('name', 'in', pools).forUpdate().execute();
-    const poolRows = pools.length
-      ? await this.db
-          .selectFrom('task_instance')
-          .select(['pool', (eb) => eb.fn.sum<number>('pool_slots').as('used'), (eb) => eb.fn.sum<number>('pool_gpus').as('gpus')])
-          .where('state', 'in', ['queued', 'running'])
-          .where('pool', 'in', pools)
-          .groupBy('pool')
-          .execute()
-      : [];
-    const dagRows = await this.db
-      .selectFrom('task_instance')
-      .select(['dag_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('state', 'in', ['queued', 'running'])
-      .groupBy('dag_id')
-      .execute();
-    return {
-      pools: new Map(poolRows.map((r) => [r.pool, Number(r.used)])),
-      dags: new Map(dagRows.map((r) => [r.dag_id, Number(r.n)])),
-      gpus: new Map(poolRows.filter((r) => Number(r.gpus) > 0).map((r) => [r.pool, Number(r.gpus)])),
-    };
+    // One statement for both counts: per pool (slots and GPUs) and per DAG.
+    const live = sql.join(['queued', 'running'].map((s) => sql.lit(s)));
+    const poolPart = pools.length
+      ? sql`select 'pool' as kind, pool as name, sum(pool_slots) as used, sum(pool_gpus) as gpus from task_instance
+          where state in (${live}) and pool in (${sql.join(pools)}) group by pool union all `
+      : sql``;
+    const { rows } = await sql<{ kind: 'pool' | 'dag'; name: string; used: number | string; gpus: number | string }>`${poolPart}
+      select 'dag' as kind, dag_id as name, count(*) as used, 0 as gpus from task_instance where state in (${live}) group by dag_id`.execute(this.db);
+    const usage = { pools: new Map<string, number>(), dags: new Map<string, number>(), gpus: new Map<string, number>() };
+    for (const r of rows) {
+      if (r.kind === 'dag') usage.dags.set(r.name, Number(r.used));
+      else {
+        usage.pools.set(r.name, Number(r.used));
+        if (Number(r.gpus) > 0) usage.gpus.set(r.name, Number(r.gpus));
+      }
+    }
+    return usage;
   }
 
   // ---- task instances --------------------------------------------------------------------
