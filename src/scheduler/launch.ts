@@ -29,8 +29,7 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   const context0 = taskContextData(run.row, key, s.layout, ti.item, {});
   const vc = valueContext(context0, (id) => run.results.get(id));
   const context = { ...context0, inputs: resolveInputs(spec.inputs, vc) };
-  const workDir = s.layout.tryWorkDir(key);
-  const resultPath = path.join(workDir, 'result.json');
+  const resultPath = s.layout.tryResultPath(key);
   const base = {
     key,
     // TRAINYARD_HOME is for local tasks only (e.g. the example's model folder).
@@ -42,7 +41,7 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     resultPath,
     resultLimitBytes: s.resultLimitBytes,
     // Made by the executor, off the scheduler's loop.
-    dirs: [workDir, context.artifactsDir, context.checkpointDir, context.runArtifactsDir],
+    dirs: [path.dirname(resultPath), context.artifactsDir, context.checkpointDir, context.runArtifactsDir],
   };
   const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
   if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };

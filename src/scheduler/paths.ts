@@ -22,9 +22,13 @@ export class HomeLayout {
     return path.join(this.home, 'logs', ...this.instanceParts(k), `attempt=${k.tryNumber}.log`);
   }
 
-  /** Scratch space of one try: the result file lives here. */
-  tryWorkDir(k: TryKey): string {
-    return path.join(this.home, 'work', ...this.instanceParts(k), `attempt=${k.tryNumber}`);
+  /**
+   * Where a try writes its result. One folder per task holds every try's file, so a try
+   * makes no folder of its own for it (making folders is a large part of a short try's cost).
+   */
+  tryResultPath(k: TryKey): string {
+    const [dag, run, task] = this.instanceParts(k);
+    return path.join(this.home, 'work', dag, run, task, `map_index=${k.mapIndex}.attempt=${k.tryNumber}.result.json`);
   }
 
   artifactsDir(k: TryKey): string {
