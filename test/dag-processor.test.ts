@@ -87,6 +87,22 @@ describe('DAG-file processor', () => {
     expect(await errorsByFile()).toEqual({});
     expect((await t.store.listDags()).map((d) => d.dag_id)).toEqual(['fixed']);
   });
+
+  it('a secret outside env is an import error for its file, naming the DAG, the task and where it is; the others load', async () => {
+    const withSecret = (body: string) => `import { secret, secretRef } from ${JSON.stringify(SDK)};\n${body}`;
+    write('in_args.ts', withSecret(`const d = dag('upload');\nd.command('push', { command: 'hf', args: ['upload', secret('HF_TOKEN')] });\nexport default d;`));
+    write('in_inputs.ts', withSecret(`const d = dag('login');\nd.task('auth', { inputs: { key: secretRef('wandb', 'api-key') } }, ({ key }) => key.length);\nexport default d;`));
+    write('in_env.ts', withSecret(`const d = dag('train');\nd.command('fit', { command: 'true', env: { HF_TOKEN: secret('HF_TOKEN') } });\nexport default d;`));
+    write('plain.ts', `const d = dag('plain'); d.command('a', { command: 'true' }); export default d;`);
+    await processor.scanOnce();
+    expect((await t.store.listDags()).map((d) => d.dag_id).sort()).toEqual(['plain', 'train']);
+    const errors = await errorsByFile();
+    expect(Object.keys(errors).sort()).toEqual(['in_args.ts', 'in_inputs.ts']);
+    expect(errors['in_args.ts']).toContain('SECRET_MISPLACED');
+    expect(errors['in_args.ts']).toMatch(/DAG 'upload'.*Task 'push' \(defined at .*in_args\.ts:4\) has secret\('HF_TOKEN'\) in args\[1\]\. .*put it in env/);
+    expect(errors['in_inputs.ts']).toMatch(/DAG 'login'.*Task 'auth' \(defined at .*in_inputs\.ts:4\) has secretRef\('wandb', 'api-key'\) in inputs\.key\. .*put it in env/);
+    expect((await t.store.getSpec('train', (await t.store.getDag('train'))!.latest_version))!.tasks[0].command!.env).toEqual({ HF_TOKEN: { $expr: 'secret', name: 'HF_TOKEN' } });
+  });
 });
 
 export type { SchedulerHarness };

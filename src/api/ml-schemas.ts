@@ -4,18 +4,8 @@
  */
 import { z } from 'zod';
 import { ALIAS_RE, MODEL_NAME_RE } from '../ml/registry.js';
-import { boolParam, intParam, isoTime, nullableTime, repeatable, requestComponents, responseComponents, runPath } from './schemas.js';
+import { boolParam, intParam, isoTime, jsonObject, list, nullableTime, repeatable, requestSchema, responseSchema, runPath } from './schemas.js';
 
-function requestSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
-  requestComponents.add(schema, { id, description });
-  return schema;
-}
-function responseSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
-  responseComponents.add(schema, { id, description });
-  return schema;
-}
-
-const jsonObject = z.record(z.string(), z.unknown());
 const numbers = z.record(z.string(), z.number());
 const direction = z.enum(['min', 'max']);
 
@@ -42,7 +32,7 @@ export const ModelSummary = responseSchema(
     updated_at: isoTime,
   }),
 );
-export const ModelList = responseSchema('ModelList', z.object({ items: z.array(ModelSummary), total: z.number().int() }));
+export const ModelList = list('ModelList', ModelSummary);
 
 export const Lineage = responseSchema(
   'ModelLineage',
@@ -78,7 +68,7 @@ export const ModelVersion = responseSchema(
     created_at: isoTime,
   }),
 );
-export const ModelVersionList = responseSchema('ModelVersionList', z.object({ items: z.array(ModelVersion), total: z.number().int() }));
+export const ModelVersionList = list('ModelVersionList', ModelVersion);
 
 export const AliasChange = responseSchema(
   'ModelAliasChange',

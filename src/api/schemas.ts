@@ -13,11 +13,13 @@ import { ROLES } from './auth/roles.js';
 export const requestComponents = z.registry<{ id: string; description?: string }>();
 export const responseComponents = z.registry<{ id: string; description?: string }>();
 
-function requestSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+/** `schema`, registered as the named request component `id`. */
+export function requestSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
   requestComponents.add(schema, { id, description });
   return schema;
 }
-function responseSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+/** `schema`, registered as the named response component `id`. */
+export function responseSchema<T extends z.ZodType>(id: string, schema: T, description?: string): T {
   responseComponents.add(schema, { id, description });
   return schema;
 }
@@ -26,7 +28,7 @@ function responseSchema<T extends z.ZodType>(id: string, schema: T, description?
 
 export const isoTime = z.string().describe('ISO 8601 time, UTC');
 export const nullableTime = isoTime.nullable();
-const jsonObject = z.record(z.string(), z.unknown());
+export const jsonObject = z.record(z.string(), z.unknown());
 
 /** An integer in a query string or path. */
 export const intParam = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -59,6 +61,8 @@ export const ErrorSchema = responseSchema(
 
 const page = <T extends z.ZodType>(id: string, item: T) =>
   responseSchema(id, z.object({ items: z.array(item), total: z.number().int().describe('rows matching the filters'), limit: z.number().int(), offset: z.number().int() }));
+/** A whole list (not paged): `{ items, total }`. */
+export const list = <T extends z.ZodType>(id: string, item: T) => responseSchema(id, z.object({ items: z.array(item), total: z.number().int() }));
 
 // ---- path parameters -------------------------------------------------------------------
 
@@ -121,7 +125,7 @@ export const DagDetail = responseSchema(
 );
 
 export const ImportError = responseSchema('ImportError', z.object({ fileloc: z.string(), message: z.string(), updated_at: isoTime }));
-export const ImportErrorList = responseSchema('ImportErrorList', z.object({ items: z.array(ImportError), total: z.number().int() }));
+export const ImportErrorList = list('ImportErrorList', ImportError);
 
 export const listDagsQuery = z.strictObject({
   tag: repeatable(z.string()).optional().describe('DAGs with any of these tags (repeat for more)'),
@@ -311,7 +315,7 @@ export const Pool = responseSchema(
     gpus: z.number().int().optional().describe('GPU quota: the most GPUs its queued and running tasks may ask for; absent when the pool has none'),
   }),
 );
-export const PoolList = responseSchema('PoolList', z.object({ items: z.array(Pool), total: z.number().int() }));
+export const PoolList = list('PoolList', Pool);
 export const poolPath = z.strictObject({ name: z.string().min(1) });
 const poolName = z.string().min(1).max(250).regex(/^[A-Za-z0-9_.\-]+$/, 'may contain only letters, digits and _ . -');
 const poolGpus = z
@@ -404,7 +408,7 @@ export const Session = responseSchema(
 export const Ok = responseSchema('Ok', z.object({ ok: z.literal(true) }));
 
 export const User = responseSchema('User', z.object({ username: z.string(), role, created_at: isoTime }));
-export const UserList = responseSchema('UserList', z.object({ items: z.array(User), total: z.number().int() }));
+export const UserList = list('UserList', User);
 export const userPath = z.strictObject({ username: z.string().min(1) });
 const username = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.@\-]+$/, 'may contain only letters, digits and _ . @ -');
 const password = z.string().min(12, 'must be at least 12 characters').max(1000);
@@ -415,7 +419,7 @@ export const Token = responseSchema(
   'Token',
   z.object({ id: z.string().describe('sha256 of the token'), username: z.string(), name: z.string(), created_at: isoTime, last_used_at: nullableTime }),
 );
-export const TokenList = responseSchema('TokenList', z.object({ items: z.array(Token), total: z.number().int() }));
+export const TokenList = list('TokenList', Token);
 export const NewToken = responseSchema('NewToken', Token.extend({ token: z.string().describe('shown once; send as Authorization: Bearer <token>') }));
 export const tokenPath = z.strictObject({ token_id: z.string().regex(/^[0-9a-f]{64}$/, 'must be a token id (64 hex digits)') });
 export const CreateTokenBody = requestSchema(

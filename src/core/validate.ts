@@ -8,6 +8,7 @@
 import { DagValidationError } from './errors.js';
 import { TRIGGER_RULES, type DagSpec, type TaskSpec, type ValueExpr } from './spec.js';
 import { isExpr, referencedTasks } from './values.js';
+import { misplacedSecrets } from './secret-placement.js';
 
 /** DAG and task ids: letters, digits, `_`, `.` and `-`, not starting with `.` or `-`, at most 250. */
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$/;
@@ -22,6 +23,7 @@ export function validateDagSpec(spec: DagSpec): void {
   for (const task of spec.tasks) checkId(task.taskId, 'Task id', fail, task);
   checkDuplicates(spec.tasks, fail);
   for (const task of spec.tasks) checkTaskSettings(task, fail);
+  for (const task of spec.tasks) checkSecretPlacement(task, fail);
   const ids = spec.tasks.map((t) => t.taskId);
   const known = new Set(ids);
   for (const task of spec.tasks) checkUpstreams(task, known, ids, fail);
@@ -118,6 +120,18 @@ function checkTaskSettings(task: TaskSpec, fail: Fail): void {
       `${name} has maxMapLength ${String(task.maxMapLength)}; it must be a whole number, 1 or more.`,
     );
   }
+}
+
+/** `secret()` and `secretRef()` stand only as the whole value of an env variable. */
+function checkSecretPlacement(task: TaskSpec, fail: Fail): void {
+  const [first] = misplacedSecrets(task);
+  if (first === undefined) return;
+  fail(
+    'SECRET_MISPLACED',
+    `Task '${task.taskId}'${where(task)} has ${first.secret} in ${first.where}. A secret is only valid as the whole ` +
+      `value of a command task's env variable: put it in env (env: { NAME: ${first.secret} }) and read the ` +
+      `variable in the command, or read the secret inside the task.`,
+  );
 }
 
 function checkUpstreams(task: TaskSpec, known: ReadonlySet<string>, ids: readonly string[], fail: Fail): void {

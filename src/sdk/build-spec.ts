@@ -28,6 +28,7 @@ import { isRef, refExpr, toExpr } from './refs.js';
 import { type Dependable, GroupHandle, type TaskDraft } from './task.js';
 import { parseCpu, parseMemoryMb } from './quantity.js';
 import { cacheOf } from './cache.js';
+import { exposeSecretRefs } from './secret.js';
 
 export interface GroupDraft {
   readonly groupId: string;
@@ -158,11 +159,11 @@ function mapSource(key: string, list: MapList, taskId: string): MapSource {
       `task '${taskId}': expand '${key}' must be a list or a ref to an upstream list, got ${list === null ? 'null' : typeof list}`,
     );
   }
-  return { kind: 'literal', values: [...list] };
+  return { kind: 'literal', values: [...(exposeSecretRefs(list) as unknown[])] };
 }
 
 function mappingOf(o: Record<string, unknown>, taskId: string): MappingSpec | undefined {
-  const partial = (o.partial ?? {}) as Record<string, unknown>;
+  const partial = exposeSecretRefs(o.partial ?? {}) as Record<string, unknown>;
   if (o.expandKwargs !== undefined) {
     return { mode: 'kwargs', sources: { kwargs: mapSource('expandKwargs', o.expandKwargs as MapList, taskId) }, partial };
   }

@@ -10,7 +10,7 @@
  */
 import type { ExprNode, SecretEnvRef } from '../core/spec.js';
 import { TrainyardError } from '../core/errors.js';
-import { makeRef, type Ref } from './refs.js';
+import { isRef, makeRef, type Ref, refExpr } from './refs.js';
 
 /** Kubernetes object names: a DNS subdomain. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -61,4 +61,24 @@ export function secretRef(a: SecretRefOptions | string, key?: string, options: {
     throw new TrainyardError('INVALID_SECRET_NAME', `'${ref.key}' is not a valid Secret key (letters, digits, '-', '_' and '.')`);
   }
   return secretValue({ $expr: 'secretRef', secret: ref.name, key: ref.key, ...(ref.optional ? { optional: true } : {}) });
+}
+
+/**
+ * `value` with every `secret()` / `secretRef()` inside it replaced by its spec node, so that
+ * DAG validation sees it and refuses it with the place it stands. For values the spec keeps
+ * as data (a mapped task's `partial` and literal `expand` lists), where a ref would otherwise
+ * vanish silently. Anything without a secret inside is returned as it is.
+ */
+export function exposeSecretRefs(value: unknown): unknown {
+  if (isRef(value)) {
+    const expr = refExpr(value) as { readonly $expr: string };
+    return expr.$expr === 'secret' || expr.$expr === 'secretRef' ? expr : value;
+  }
+  if (Array.isArray(value)) {
+    const exposed = value.map(exposeSecretRefs);
+    return exposed.some((v, i) => v !== value[i]) ? exposed : value;
+  }
+  if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+  const entries = Object.entries(value).map(([k, v]) => [k, v, exposeSecretRefs(v)] as const);
+  return entries.some(([, v, e]) => e !== v) ? Object.fromEntries(entries.map(([k, , e]) => [k, e])) : value;
 }

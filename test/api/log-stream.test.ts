@@ -1,62 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type SseEvent, SseReader } from './sse-reader.js';
 import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './support.js';
-
-interface SseEvent {
-  event: string;
-  data: string;
-  id?: string;
-}
-
-/** Reads server-sent events from a streaming fetch response. */
-class SseReader {
-  private buffer = '';
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-  comments = 0;
-
-  constructor(res: Response) {
-    this.reader = res.body!.getReader();
-  }
-
-  /** The next event, or undefined when the stream has ended. */
-  async next(timeoutMs = 5000): Promise<SseEvent | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        const ev: SseEvent = { event: 'message', data: '' };
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const i = line.indexOf(':');
-          const [k, v] = i < 0 ? [line, ''] : [line.slice(0, i), line.slice(i + 1).replace(/^ /, '')];
-          if (k === 'event') ev.event = v;
-          else if (k === 'data') data.push(v);
-          else if (k === 'id') ev.id = v;
-        }
-        if (data.length === 0 && ev.event === 'message') {
-          this.comments++;
-          continue;
-        }
-        ev.data = data.join('\n');
-        return ev;
-      }
-      if (Date.now() > deadline) throw new Error(`no event within ${timeoutMs} ms; buffered: ${JSON.stringify(this.buffer)}`);
-      const chunk = await Promise.race([this.reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(1, deadline - Date.now())))]);
-      if (chunk === 'timeout') continue;
-      if (chunk.done) return undefined;
-      this.buffer += this.decoder.decode(chunk.value, { stream: true });
-    }
-  }
-
-  cancel(): Promise<void> {
-    return this.reader.cancel();
-  }
-}
 
 let h: ApiHarness;
 let base: string;
