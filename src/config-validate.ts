@@ -26,12 +26,15 @@ const ALLOWED: Record<string, string> = {
   TRAINYARD_PARALLELISM: 'a whole number ≥ 1',
   TRAINYARD_KILL_GRACE: DURATION,
   TRAINYARD_RESULT_LIMIT_BYTES: 'a whole number ≥ 1 (bytes)',
+  TRAINYARD_RESULT_MAX_BYTES: 'a whole number ≥ 1 (bytes)',
+  TRAINYARD_ARTIFACT_STORE: 'file:///absolute/dir or s3://bucket/prefix',
   TRAINYARD_FREE_RETRY_CAP: 'a whole number ≥ 0',
   TRAINYARD_WORKERS: 'a whole number ≥ 1',
   TRAINYARD_DAG_IMPORT_TIMEOUT: DURATION,
   TRAINYARD_DAG_SCAN_INTERVAL: DURATION,
   TRAINYARD_GPUS: 'a whole number ≥ 0',
   TRAINYARD_SHUTDOWN_GRACE: DURATION,
+  TRAINYARD_REMOTE_LOGS: 'an s3://bucket/prefix or file:///absolute/dir URI',
   [LOG_LEVEL_ENV]: LOG_LEVELS.join(', '),
 };
 

@@ -4,6 +4,7 @@ import { TrainyardError } from './core/errors.js';
 import { parseDuration } from './core/retry.js';
 import { DEFAULT_LOG_LEVEL, defaultLogFormat, LOG_FORMAT_ENV, LOG_FORMATS, LOG_LEVEL_ENV, LOG_LEVELS, type LogFormat, parseLogFormat, parseLogLevel, type LogLevel } from './observability/levels.js';
 import { type PriceTable, parsePriceTable } from './ml/cost.js';
+import { defaultArtifactsUri, parseArtifactUri } from './artifacts/uri.js';
 
 /** Every setting, with the environment variable that sets it. */
 export interface TrainyardConfig {
@@ -17,8 +18,12 @@ export interface TrainyardConfig {
   readonly parallelism: number;
   /** Time between SIGTERM and SIGKILL when a task is stopped. */
   readonly killGraceMs: number;
-  /** Largest task result, in bytes of JSON. */
+  /** Largest task result passed inline, in bytes of JSON; larger ones go to the artifact store. */
   readonly resultLimitBytes: number;
+  /** Largest task result accepted at all (offloaded), in bytes of JSON. */
+  readonly resultMaxBytes: number;
+  /** The artifact store of offloaded results: `file:///abs/dir` or `s3://bucket/prefix` (default `$TRAINYARD_HOME/artifacts`). */
+  readonly artifactStore: string;
   /** Retries that do not use a task's budget (eviction, preemption, lost), per task instance. */
   readonly freeRetryCap: number;
   /** Worker processes for inline TypeScript tasks. */
@@ -48,6 +53,8 @@ export interface TrainyardConfig {
   readonly logFormat: LogFormat;
   /** Prices per CPU-, memory- and GPU-hour; cost reports show money when set. */
   readonly prices?: PriceTable;
+  /** Remote logging: where finished tries' logs are shipped (`s3://bucket/prefix` or `file:///abs/dir`); unset: off. */
+  readonly remoteLogs?: string;
 }
 
 interface Setting {
@@ -68,6 +75,14 @@ const nonNegativeInt = (what: string) => (raw: string) => {
   return n;
 };
 const text = (raw: string) => raw;
+/** Checks an artifact-store URI without opening the store. */
+const parseArtifactStore = (raw: string) => {
+  parseArtifactUri(raw);
+  return raw;
+};
+
+/** 256 MiB: an offloaded result is still read whole, as one JSON text, by the tasks that use it. */
+export const DEFAULT_RESULT_MAX_BYTES = 256 * 1024 * 1024;
 const duration = (raw: string) => parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw);
 
 export const SETTINGS: readonly Setting[] = [
@@ -77,7 +92,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'databasePoolSize', env: 'TRAINYARD_DATABASE_POOL_SIZE', parse: positiveInt('pool size'), describe: 'Postgres connections (default 10)' },
   { key: 'parallelism', env: 'TRAINYARD_PARALLELISM', parse: positiveInt('parallelism'), describe: 'task instances queued or running at once (default 32)' },
   { key: 'killGraceMs', env: 'TRAINYARD_KILL_GRACE', parse: duration, describe: 'SIGTERM to SIGKILL grace (default 10s)' },
-  { key: 'resultLimitBytes', env: 'TRAINYARD_RESULT_LIMIT_BYTES', parse: positiveInt('result limit'), describe: 'largest task result in bytes (default 65536)' },
+  { key: 'resultLimitBytes', env: 'TRAINYARD_RESULT_LIMIT_BYTES', parse: positiveInt('result limit'), describe: 'largest task result passed inline, in bytes; larger ones go to the artifact store (default 65536)' },
+  { key: 'resultMaxBytes', env: 'TRAINYARD_RESULT_MAX_BYTES', parse: positiveInt('result maximum'), describe: `largest task result accepted at all, in bytes (default ${DEFAULT_RESULT_MAX_BYTES})` },
+  { key: 'artifactStore', env: 'TRAINYARD_ARTIFACT_STORE', parse: parseArtifactStore, describe: 'artifact store of large results: file:///absolute/dir or s3://bucket/prefix (default file://$TRAINYARD_HOME/artifacts)' },
   { key: 'freeRetryCap', env: 'TRAINYARD_FREE_RETRY_CAP', parse: nonNegativeInt('free retry cap'), describe: 'free retries per task instance (default 5)' },
   { key: 'workerPoolSize', env: 'TRAINYARD_WORKERS', parse: positiveInt('workers'), describe: 'inline-task worker processes (default 2)' },
   { key: 'dagImportTimeoutMs', env: 'TRAINYARD_DAG_IMPORT_TIMEOUT', parse: duration, describe: 'time allowed to import one DAG file (default 30s)' },
@@ -102,6 +119,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logLevel', env: LOG_LEVEL_ENV, parse: parseLogLevel, describe: `level of the server processes' JSON logs: ${LOG_LEVELS.join(', ')} (default ${DEFAULT_LOG_LEVEL})` },
   { key: 'logFormat', env: LOG_FORMAT_ENV, parse: parseLogFormat, describe: `format of the server processes' logs: ${LOG_FORMATS.join(', ')} (default text on a terminal, json otherwise)` },
   { key: 'prices', env: 'TRAINYARD_PRICES', parse: (raw) => parsePriceTable(raw, (f) => fs.readFileSync(f, 'utf8')), describe: 'price table for cost reports: JSON or a JSON file (default: none, hours only)' },
+  { key: 'remoteLogs', env: 'TRAINYARD_REMOTE_LOGS', parse: parseArtifactStore, describe: 'remote log store: s3://bucket/prefix or file:///absolute/dir (default: off, logs stay local)' },
 ];
 
 /** Machine presets from JSON text, or from the JSON file it names: an object of objects. */
@@ -142,6 +160,8 @@ export function loadConfig(overrides: Partial<TrainyardConfig> = {}, env: NodeJS
     parallelism: 32,
     killGraceMs: 10_000,
     resultLimitBytes: 64 * 1024,
+    resultMaxBytes: DEFAULT_RESULT_MAX_BYTES,
+    artifactStore: defaultArtifactsUri(home),
     freeRetryCap: 5,
     workerPoolSize: 2,
     dagImportTimeoutMs: 30_000,

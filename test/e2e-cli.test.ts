@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.js';
 
@@ -101,7 +102,7 @@ describe('failures through the CLI', () => {
     out = JSON.parse(r.stdout) as TestOutput;
   }, 120_000);
   const reasonOf = async (taskId: string) => {
-    const tis = JSON.parse((await cli(['--home', home, 'tasks', 'list', 'failures', out.run_id, '--json'])).stdout) as { task_id: string; reason: string; failure_class: string }[];
+    const tis = JSON.parse((await cli(['--home', home, 'tasks', 'list', 'failures', out.run_id, '--json'])).stdout) as { task_id: string; state: string; reason: string; failure_class: string; result: unknown }[];
     return tis.find((t) => t.task_id === taskId)!;
   };
 
@@ -116,12 +117,14 @@ describe('failures through the CLI', () => {
     expect(ti.reason).toMatch(/no-such-trainer-binary/);
   });
 
-  it('a result that is not JSON, or over the limit, fails with a message naming the limit', async () => {
+  it('a result that is not JSON fails; one over the inline limit is kept in the artifact store and passed as a reference', async () => {
     expect((await reasonOf('not_json')).failure_class).toBe('result_invalid');
     const big = await reasonOf('too_big');
-    expect(big.failure_class).toBe('result_invalid');
-    expect(big.reason).toMatch(/65,?536/);
-    expect(big.reason).toMatch(/artifact/i);
+    expect(big.state).toBe('success');
+    const ref = big.result as { $artifact: string; bytes: number };
+    expect(ref.bytes).toBe(70_002);
+    expect(ref.$artifact).toBe(pathToFileURL(path.join(home, 'artifacts', 'dag_id=failures', `run_id=${out.run_id}`, 'task_id=too_big', 'map_index=-1', 'attempt=1', 'trainyard.result.json')).href);
+    expect(JSON.parse(fs.readFileSync(new URL(ref.$artifact), 'utf8'))).toBe('x'.repeat(70_000));
   });
 
   it("a failing task's stderr is in its log and its reason", async () => {

@@ -2,11 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from '../src/index.js';
-import { cleanOldRuns } from '../src/store/retention.js';
+import { claimOutboxRow, finishOutboxRow, insertOutboxRows, interruptOrphanedRows } from '../src/scheduler/outbox-store.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { cleanOldOutboxRows, cleanOldRuns } from '../src/store/retention.js';
+import { Store } from '../src/store/store.js';
+import { cli } from './support/cli.js';
 import { registerDag, tempStore } from './support/harness.js';
+import { freshPostgresDatabase } from './support/postgres.js';
 
 let t: Awaited<ReturnType<typeof tempStore>>;
-afterEach(async () => t?.close());
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await t?.close();
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
 
 const DAY = 86_400_000;
 
@@ -38,4 +48,83 @@ describe('db clean', () => {
     expect(fs.existsSync(path.join(t.home, 'logs', 'dag_id=old', 'run_id=ancient0'))).toBe(false);
     expect(fs.existsSync(path.join(t.home, 'logs', 'dag_id=old', 'run_id=recent'))).toBe(true);
   });
+});
+
+/**
+ * Outbox rows for tasks named after what happens to them: `sent`, `failed`, `interrupted`,
+ * `sending` (claimed, never finished) and `pending` (never claimed), each written at
+ * `createdAt` and finished (when it finishes) at `finishedAt`.
+ */
+async function outboxRows(store: Store, prefix: string, createdAt: number, finishedAt: number): Promise<void> {
+  const target = { kind: 'callback' as const };
+  const n = (taskId: string) => ({ kind: 'task_failed' as const, dagId: 'd', runId: 'r', taskId: `${prefix}${taskId}`, state: 'failed', at: createdAt });
+  const [sent, failed, interrupted, sending] = await insertOutboxRows(store, ['sent', 'failed', 'interrupted', 'sending', 'pending'].map((id) => ({ target, n: n(id) })), createdAt);
+  for (const r of [sent, failed, sending]) expect(await claimOutboxRow(store, r.id, 'me')).toBe(true);
+  expect(await claimOutboxRow(store, interrupted.id, `gone-${prefix}`)).toBe(true);
+  await finishOutboxRow(store, sent.id, true, undefined, finishedAt);
+  await finishOutboxRow(store, failed.id, false, 'HTTP 500', finishedAt);
+  expect(await interruptOrphanedRows(store, 'me', createdAt, finishedAt)).toBe(1);
+}
+
+const outboxTasks = async (store: Store) => (await store.db.selectFrom('notification_outbox').select('payload').execute()).map((r) => JSON.parse(r.payload).taskId as string).sort();
+
+describe.each(['sqlite', 'postgres'] as const)('db clean: the notification outbox on %s', (dialect) => {
+  async function open(): Promise<Store> {
+    if (dialect === 'sqlite') {
+      t = await tempStore();
+      return t.store;
+    }
+    const db = await freshPostgresDatabase();
+    const opened = await openPostgres(db.url, 2);
+    cleanup.push(db.drop, opened.close);
+    return new Store(opened.db, 'postgres');
+  }
+
+  it('deletes sent, failed and interrupted rows that finished before the cut-off, in batches; keeps pending, in-flight and recent rows', async () => {
+    const store = await open();
+    const now = 100 * DAY;
+    await outboxRows(store, 'old-', 10 * DAY, 10 * DAY + 1);
+    await outboxRows(store, 'older-', 20 * DAY, 20 * DAY + 1);
+    await outboxRows(store, 'new-', now - DAY, now - DAY + 1);
+    const before = now - 30 * DAY;
+    expect(await cleanOldOutboxRows(store, { before, batchSize: 4, dryRun: true })).toBe(6);
+    expect(await outboxTasks(store)).toHaveLength(15);
+    expect(await cleanOldOutboxRows(store, { before, batchSize: 4, dryRun: false })).toBe(6);
+    expect(await outboxTasks(store)).toEqual(
+      ['new-failed', 'new-interrupted', 'new-pending', 'new-sending', 'new-sent', 'old-pending', 'old-sending', 'older-pending', 'older-sending'],
+    );
+    expect(await cleanOldOutboxRows(store, { before, batchSize: 4, dryRun: false })).toBe(0);
+  }, 60_000);
+});
+
+describe('trainyard db clean', () => {
+  it('cleans the outbox with its own age, 30 days unless --outbox-older-than says otherwise', async () => {
+    t = await tempStore();
+    const now = Date.now();
+    await outboxRows(t.store, 'month-', now - 40 * DAY, now - 40 * DAY);
+    await outboxRows(t.store, 'week-', now - 8 * DAY, now - 8 * DAY);
+    const clean = (...args: string[]) => cli(['--home', t.home, 'db', 'clean', '--older-than', '90d', ...args]);
+
+    const dry = await clean('--dry-run');
+    expect(dry.stdout).toBe('0 run(s) and 3 notification outbox row(s) would be deleted\n');
+    const byDefault = await clean();
+    expect(byDefault.code).toBe(0);
+    expect(byDefault.stdout).toContain(', 3 notification outbox row(s)');
+    expect((await outboxTasks(t.store)).filter((id) => id.startsWith('month-'))).toEqual(['month-pending', 'month-sending']);
+    const shorter = await clean('--outbox-older-than', '7d');
+    expect(shorter.stdout).toContain(', 3 notification outbox row(s)');
+    expect(await outboxTasks(t.store)).toEqual(['month-pending', 'month-sending', 'week-pending', 'week-sending']);
+  }, 60_000);
+
+  it('names a bad option and deletes nothing', async () => {
+    t = await tempStore();
+    await outboxRows(t.store, 'old-', 0, 0);
+    const badAge = await cli(['--home', t.home, 'db', 'clean', '--older-than', '90d', '--outbox-older-than', 'a month']);
+    expect(badAge.code).toBe(2);
+    expect(badAge.stderr).toContain('--outbox-older-than: Invalid duration "a month"');
+    const badBatch = await cli(['--home', t.home, 'db', 'clean', '--older-than', '90d', '--batch', '0']);
+    expect(badBatch.code).toBe(2);
+    expect(badBatch.stderr).toContain("--batch must be a whole number ≥ 1, got '0'");
+    expect(await outboxTasks(t.store)).toHaveLength(5);
+  }, 60_000);
 });

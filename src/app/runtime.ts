@@ -13,6 +13,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { migrateToLatest, type OpenedDatabase, openDatabase } from '../store/db.js';
 import { Store } from '../store/store.js';
 import { acquireSqliteLock } from './lock.js';
+import { createLogShipper, type LogShipper } from './log-shipper.js';
 
 /** An open store under a config. */
 export interface Runtime {
@@ -40,6 +41,8 @@ export interface SchedulerServices {
   readonly scheduler: Scheduler;
   readonly processor?: DagProcessor;
   readonly executors: Readonly<Record<string, Executor>>;
+  /** Ships finished tries' logs to the remote log store; absent when remote logging is off. */
+  readonly logShipper?: LogShipper;
   /** Stops launching, lets running tasks finish within graceMs, records everything. */
   stop(graceMs: number): Promise<void>;
 }
@@ -53,9 +56,11 @@ export interface ServiceOptions {
 }
 
 export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Promise<SchedulerServices> {
+  const logShipper = await createLogShipper({ remoteLogs: rt.config.remoteLogs, store: rt.store, layout: rt.layout, log: o.log });
   const release = rt.database.dialect === 'sqlite' ? acquireSqliteLock(rt.config.databaseUrl) : () => {};
   const workerPool = new WorkerPool({ size: rt.config.workerPoolSize });
-  const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool });
+  const resultStore = { uri: rt.config.artifactStore, maxBytes: rt.config.resultMaxBytes };
+  const local = new LocalExecutor({ capacity: { gpus: rt.config.gpus }, killGraceMs: rt.config.killGraceMs, workerPool, resultStore });
   const executors: Record<string, Executor> = { local, sensor: new SensorExecutor({ store: rt.store, workerPool }) };
   const c = rt.config;
   if (c.executor === 'kubernetes' || c.kubeconfig) {
@@ -88,15 +93,19 @@ export async function startSchedulerServices(rt: Runtime, o: ServiceOptions): Pr
       })
     : undefined;
   await processor?.start();
+  for (const ex of Object.values(executors)) logShipper?.attach(ex);
   await scheduler.recover(Date.now());
   scheduler.start();
+  logShipper?.start();
   return {
     scheduler,
     processor,
     executors,
+    logShipper,
     async stop(graceMs) {
       await processor?.stop();
       await scheduler.stop(graceMs);
+      await logShipper?.close();
       await workerPool.close();
       release();
     },

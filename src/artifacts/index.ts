@@ -9,5 +9,5 @@ export { validateKey, validatePrefix, joinKey, tryPrefix, instancePrefix, runPre
 export { FileArtifactStore } from './file-store.js';
 export { S3ArtifactStore, resolveS3Config, validateBucketName, type S3Options, type ResolvedS3Config } from './s3-store.js';
 export { openArtifactStore, parseArtifactUri, defaultArtifactsUri, assertWritable, type OpenArtifactStoreOptions, type AssertWritableOptions, type ParsedArtifactUri } from './open.js';
-export { offloadIfLarge, resolveResult, isArtifactRef, type ArtifactRef, type OffloadedResult } from './offload.js';
+export { offloadIfLarge, resolveResult, isArtifactRef, holdsArtifactRef, resultKey, type ArtifactRef, type OffloadedResult } from './offload.js';
 export { shipLog, readLog, logKey, type RemoteLogChunk } from './remote-log.js';

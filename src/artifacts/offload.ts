@@ -1,4 +1,5 @@
 import { ArtifactError } from './errors.js';
+import { joinKey, tryPrefix, type TryKeyParts } from './keys.js';
 import type { ArtifactStore } from './types.js';
 
 /** A result that was too large to pass inline: where it is, and its size in bytes. */
@@ -15,6 +16,22 @@ export function isArtifactRef(v: unknown): v is ArtifactRef {
   const keys = Object.keys(v);
   const o = v as Record<string, unknown>;
   return keys.length === 2 && typeof o.$artifact === 'string' && typeof o.bytes === 'number';
+}
+
+/**
+ * Whether a stored result is a reference, or a list holding references (the results of a
+ * mapped task). Only whole results are offloaded, so a reference is never deeper than that.
+ */
+export function holdsArtifactRef(v: unknown): boolean {
+  return isArtifactRef(v) || (Array.isArray(v) && v.some(isArtifactRef));
+}
+
+/**
+ * Where a try's offloaded result is kept: `trainyard.result.json` under the try's own prefix
+ * (a name of its own, so that it never replaces a file the task wrote to its artifacts).
+ */
+export function resultKey(k: TryKeyParts): string {
+  return joinKey(tryPrefix(k), 'trainyard.result.json');
 }
 
 /**

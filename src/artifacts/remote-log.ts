@@ -4,6 +4,9 @@ import { ArtifactError, errnoCode } from './errors.js';
 import { tryPrefix, type TryKeyParts } from './keys.js';
 import type { ArtifactStore, PutResult } from './types.js';
 
+/** The environment variable of the remote log store (config key `remoteLogs`). */
+export const REMOTE_LOGS_ENV = 'TRAINYARD_REMOTE_LOGS';
+
 /** A piece of a log, in the same shape as the API's local log chunks. Offsets are bytes. */
 export interface RemoteLogChunk {
   readonly text: string;
@@ -24,18 +27,33 @@ export function logKey(k: TryKeyParts): string {
   return `${p.slice(0, -1)}.log`;
 }
 
+/** Logs up to this size are read whole and written in one request; larger ones are streamed. */
+export const SHIP_WHOLE_MAX_BYTES = 4 * 1024 * 1024;
+
 /**
- * Copies a finished try's log file to the store (remote logging), streamed. A log that does not
- * exist (a try that never started) is stored as an empty object, so readers find it.
+ * Copies a finished try's log file to the store (remote logging): a small log in one request,
+ * a large one streamed. A log that does not exist (a try that never started) is stored as an
+ * empty object, so readers find it.
  */
 export async function shipLog(localPath: string, store: ArtifactStore, key: string): Promise<PutResult> {
+  const contentType = 'text/plain; charset=utf-8';
+  let size: number;
   try {
-    await fs.access(localPath);
+    size = (await fs.stat(localPath)).size;
   } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return store.put(key, Buffer.alloc(0), { contentType: 'text/plain; charset=utf-8' });
+    if (errnoCode(e) === 'ENOENT') return store.put(key, Buffer.alloc(0), { contentType });
     throw new ArtifactError('ARTIFACT_IO', `cannot read the log ${localPath} to ship it: ${(e as Error).message}`);
   }
-  return store.put(key, createReadStream(localPath), { contentType: 'text/plain; charset=utf-8' });
+  if (size <= SHIP_WHOLE_MAX_BYTES) {
+    let body: Buffer;
+    try {
+      body = await fs.readFile(localPath);
+    } catch (e) {
+      throw new ArtifactError('ARTIFACT_IO', `cannot read the log ${localPath} to ship it: ${(e as Error).message}`);
+    }
+    return store.put(key, body, { contentType });
+  }
+  return store.put(key, createReadStream(localPath), { contentType });
 }
 
 /** How many leading bytes of `buf` are whole UTF-8 characters. */

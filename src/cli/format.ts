@@ -42,3 +42,10 @@ export function parseConf(raw: string | undefined): Record<string, unknown> {
 export class UsageError extends Error {
   readonly code = 'USAGE';
 }
+
+/** A whole number ≥ 1 given for `what`, or a usage error that names it. */
+export function positiveInt(what: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a whole number ≥ 1, got '${raw}'`);
+  return n;
+}

@@ -1,5 +1,6 @@
 import type { FailureClass } from '../core/failure.js';
 import type { Resources, SecretEnvRef } from '../core/spec.js';
+import type { DeferredValues } from './deferred.js';
 
 /** Identifies one try. Unique in the store; a launch is idempotent on it. */
 export interface TryKey {
@@ -60,6 +61,12 @@ interface LaunchBase {
   /** Where the task writes its JSON result (the contract's TRAINYARD_RESULT_PATH). */
   readonly resultPath: string;
   readonly resultLimitBytes: number;
+  /**
+   * Set when an upstream result the try reads is kept in the artifact store: the values that
+   * read it, evaluated by a worker once the references are read (see deferred.ts). Inputs,
+   * command, args and plain env are then empty in this request.
+   */
+  readonly deferred?: DeferredValues;
   /**
    * Local directories the try uses (its work dir, artifacts, checkpoints), made by an executor
    * that runs the try on this machine before it starts; an executor that runs it elsewhere

@@ -78,6 +78,21 @@ describe('ASHA', () => {
     expect(d.promote).toEqual(['c', 'b']);
   });
 
+  it('says the rung each promotion leaves, and never judges a promoted trial again at that rung', () => {
+    // b waits at rung 4; a worse trial arrives: quota 1, b is promoted from rung 4.
+    let d = decide(asha, { direction: 'min', trials: new Map([['b', trial([[4, 0.2]], true)], ['c', trial([[4, 0.9]])]]) });
+    expect(d.promote).toEqual(['b']);
+    expect([...d.promotedFrom!]).toEqual([['b', 4]]);
+    // b's resumed try runs but has not reported past the rung; two better trials arrive (quota 2).
+    const later = new Map([['b', trial([[4, 0.2]])], ['c', trial([[4, 0.9]], true)], ['d', trial([[4, 0.1]])], ['e', trial([[4, 0.15]])]]);
+    // Without the record of its promotion b would look like a running trial waiting at the rung, outside the best 2.
+    expect(decide(asha, { direction: 'min', trials: later }).stop).toEqual(['b']);
+    later.set('b', { ...trial([[4, 0.2]]), promotedFrom: [4] });
+    d = decide(asha, { direction: 'min', trials: later });
+    expect(d.stop).toEqual([]);
+    expect(d.promote).toEqual([]);
+  });
+
   it('never promotes a failed or completed trial', () => {
     const d = decide(asha, {
       direction: 'min',

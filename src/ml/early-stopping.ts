@@ -33,8 +33,10 @@
  *   ⌊n/η⌋ in total, counting the trials that have already gone past it.
  * - A trial reaches a rung with its first point at a step ≥ the rung; that point's value is
  *   its value at the rung. It has "gone past" the rung when it reported any point after that
- *   one. State is read off the metric series, so `decide` needs no memory between calls; a
- *   trial that reports past a rung before the policy sees it counts as promoted there.
+ *   one, or when it was promoted there (`promotedFrom`: a promoted trial is never judged again
+ *   at the rung it left, even before its resumed try reports). State is read off the metric
+ *   series and the promotions, so `decide` needs no memory between calls; a trial that
+ *   reports past a rung before the policy sees it counts as promoted there.
  * - A finished trial whose last step is `maxSteps` or more completed; it is never promoted.
  *
  * With n trials and η, roughly n/η, n/η², … trials reach each next rung; at least η^K trials
@@ -53,6 +55,8 @@ export interface TrialProgress {
   readonly failed?: boolean;
   /** True when it ran to its own end (not stopped): it is never promoted, whatever its last step. */
   readonly completed?: boolean;
+  /** The rungs (steps) it was promoted from by ASHA: it counts as gone past them. */
+  readonly promotedFrom?: readonly number[];
 }
 
 export interface SweepState<Id = string> {
@@ -65,6 +69,8 @@ export interface Decision<Id = string> {
   readonly stop: Id[];
   /** Stopped trials to resume from their checkpoints (ASHA only). */
   readonly promote?: Id[];
+  /** The rung each trial in `promote` leaves (ASHA only). */
+  readonly promotedFrom?: ReadonlyMap<Id, number>;
   /** Why each trial in `stop` is stopped, for messages. */
   readonly why?: ReadonlyMap<Id, StopReason>;
 }
@@ -209,16 +215,17 @@ function decideAsha<Id>(policy: AshaPolicy, state: SweepState<Id>): Decision<Id>
   const eta = policy.reductionFactor ?? 3;
   const rungs = ashaRungs(policy);
   const trials = [...state.trials]
-    .map(([id, t]) => ({ id, finished: t.finished, failed: t.failed === true, ended: t.completed === true, pts: sortedPoints(t) }))
+    .map(([id, t]) => ({ id, finished: t.finished, failed: t.failed === true, ended: t.completed === true, left: t.promotedFrom ?? [], pts: sortedPoints(t) }))
     .filter((t) => t.pts.length > 0);
   const stop = new Set<Id>();
   const promote: Id[] = [];
+  const promotedFrom = new Map<Id, number>();
   const why = new Map<Id, StopReason>();
   for (const rung of rungs) {
     const reached = trials
       .map((t) => ({ t, at: arrivalAt(t.pts, rung) }))
       .filter((r) => r.at >= 0)
-      .map((r) => ({ ...r, v: r.t.pts[r.at][1], past: r.at < r.t.pts.length - 1 }));
+      .map((r) => ({ ...r, v: r.t.pts[r.at][1], past: r.at < r.t.pts.length - 1 || r.t.left.includes(rung) }));
     const quota = Math.floor(reached.length / eta);
     reached.sort((a, b) => (better(state.direction, a.v, b.v) ? -1 : better(state.direction, b.v, a.v) ? 1 : 0));
     const top = new Set(reached.slice(0, quota).map((r) => r.t.id));
@@ -235,11 +242,12 @@ function decideAsha<Id>(policy: AshaPolicy, state: SweepState<Id>): Decision<Id>
         }
       } else if (!completed && !t.failed && top.has(t.id) && passed < quota) {
         promote.push(t.id);
+        promotedFrom.set(t.id, rung);
         passed++;
       }
     }
   }
-  return { stop: [...stop], promote, why };
+  return { stop: [...stop], promote, promotedFrom, why };
 }
 
 // ---- time saved ------------------------------------------------------------------------------
@@ -357,7 +365,8 @@ export interface MetricRow {
  * of an instance merged into one series (a resumed try continues the steps of the one
  * before; where two tries report the same step, the later try wins). Points without a step
  * are numbered after the trial's previous point. `status(mapIndex)` says whether a trial is
- * finished and whether it failed; trials with no rows yet are left out.
+ * finished, failed or completed, and the rungs it was promoted from; trials with no rows yet
+ * are left out.
  *
  * Throws `UNKNOWN_OBJECTIVE_METRIC` when trials have reported metrics but none under the
  * objective's name, naming the metrics they did report: a typo in the objective would
@@ -365,7 +374,7 @@ export interface MetricRow {
  */
 export function sweepStateFromMetrics(
   rows: Iterable<MetricRow>,
-  opts: { objective: string; direction: Direction; status: (mapIndex: number) => { finished: boolean; failed?: boolean } },
+  opts: { objective: string; direction: Direction; status: (mapIndex: number) => Omit<TrialProgress, 'steps'> },
 ): SweepState<number> {
   const seen = new Set<string>();
   const byTrial = new Map<number, Map<number, { tryNumber: number; value: number }>>();
@@ -390,7 +399,7 @@ export function sweepStateFromMetrics(
   const trials = new Map<number, TrialProgress>();
   for (const [mapIndex, series] of byTrial) {
     const s = opts.status(mapIndex);
-    trials.set(mapIndex, { steps: [...series].sort((a, b) => a[0] - b[0]).map(([step, p]) => [step, p.value] as const), finished: s.finished, failed: s.failed });
+    trials.set(mapIndex, { ...s, steps: [...series].sort((a, b) => a[0] - b[0]).map(([step, p]) => [step, p.value] as const) });
   }
   return { trials, direction: opts.direction };
 }

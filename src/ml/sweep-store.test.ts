@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.js';
-import { loadTrialSeries, loadTrialSummaries, withObjectiveRange } from './sweep-store.js';
+import { loadSweepDecisions, loadTrialSeries, loadTrialSummaries, recordSweepDecision, withObjectiveRange } from './sweep-store.js';
 
 interface Harness {
   tempStore(): Promise<{ home: string; store: Store; close(): Promise<void> }>;
@@ -50,6 +50,24 @@ describe.each(['sqlite', 'postgres'] as const)('reading a sweep from the store (
     ]);
   });
   afterAll(() => close());
+
+  it('records early-stopping decisions once each and reads them back oldest first; deleting the run deletes them', async () => {
+    const k2 = { ...k, runId: 'r2' };
+    await recordSweepDecision(store, k2, { mapIndex: 1, tryNumber: 1, kind: 'stop', step: 2.5, reason: 'second', at: 20 });
+    await recordSweepDecision(store, k2, { mapIndex: 0, tryNumber: 1, kind: 'stop', step: 2, reason: 'first', at: 10 });
+    await recordSweepDecision(store, k2, { mapIndex: 0, tryNumber: 1, kind: 'promote', step: 2, reason: 'promoted', at: 20 });
+    // The same try stopped again (a restarted scheduler re-sends its cancel): the first record stays.
+    await recordSweepDecision(store, k2, { mapIndex: 0, tryNumber: 1, kind: 'stop', step: 3, reason: 'again', at: 30 });
+    await recordSweepDecision(store, k, { mapIndex: 0, tryNumber: 1, kind: 'stop', step: 9, reason: 'other run', at: 5 });
+    expect((await loadSweepDecisions(store, k2)).map((d) => [d.kind, d.mapIndex, d.tryNumber, d.step, d.reason, d.at])).toEqual([
+      ['stop', 0, 1, 2, 'first', 10],
+      ['promote', 0, 1, 2, 'promoted', 20],
+      ['stop', 1, 1, 2.5, 'second', 20],
+    ]);
+    await store.deleteRun('d', 'r2');
+    expect(await loadSweepDecisions(store, k2)).toEqual([]);
+    expect((await loadSweepDecisions(store, k)).map((d) => d.reason)).toEqual(['other run']);
+  });
 
   it('summarises each trial’s latest try: last values, params merged, the objective’s range', async () => {
     const summaries = await loadTrialSummaries(store, k);

@@ -3,7 +3,8 @@
  * whatever the number of trials: each trial's latest try and params (the mapped item merged
  * with the params the task reported), and either its series (for charts) or its summary (each
  * metric's last value and the objective's range, picked by the database, so a sweep of 64
- * trials × 1,000 steps sends 64 rows per metric to the server, not 64,000).
+ * trials × 1,000 steps sends 64 rows per metric to the server, not 64,000). Also keeps the
+ * scheduler's early-stopping decisions, so a restarted scheduler rebuilds the rungs.
  */
 import { sql } from 'kysely';
 import type { Store } from '../store/store.js';
@@ -144,4 +145,40 @@ export async function withObjectiveRange(store: Store, k: SweepKey, trials: read
 /** Points of one series in chart order: by step, then time (points without a step by time, first). */
 export function sortPoints<T extends { step: number | null; at: number }>(points: T[]): T[] {
   return points.sort((a, b) => (a.step ?? -Infinity) - (b.step ?? -Infinity) || a.at - b.at);
+}
+
+/** An early stop or an ASHA promotion of one trial, as the scheduler records it. */
+export interface SweepDecision {
+  readonly mapIndex: number;
+  /** 'stop': the stopped try; 'promote': the stopped try the trial resumes from. */
+  readonly tryNumber: number;
+  readonly kind: 'stop' | 'promote';
+  /** 'stop': the last step the policy counted; 'promote': the rung the trial leaves. */
+  readonly step: number;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** Records a decision in the caller's transaction; recording the same one again changes nothing. */
+export async function recordSweepDecision(store: Store, k: SweepKey, d: SweepDecision): Promise<void> {
+  await store.db
+    .insertInto('sweep_decision')
+    .values({ dag_id: k.dagId, run_id: k.runId, task_id: k.taskId, map_index: d.mapIndex, try_number: d.tryNumber, kind: d.kind, step: d.step, reason: d.reason, at: d.at })
+    .onConflict((oc) => oc.columns(['dag_id', 'run_id', 'task_id', 'map_index', 'try_number', 'kind']).doNothing())
+    .execute();
+}
+
+/** The sweep's recorded decisions, oldest first. */
+export async function loadSweepDecisions(store: Store, k: SweepKey): Promise<SweepDecision[]> {
+  const rows = await store.db
+    .selectFrom('sweep_decision')
+    .select(['map_index', 'try_number', 'kind', 'step', 'reason', 'at'])
+    .where('dag_id', '=', k.dagId)
+    .where('run_id', '=', k.runId)
+    .where('task_id', '=', k.taskId)
+    .orderBy('at')
+    .orderBy('map_index')
+    .orderBy('try_number')
+    .execute();
+  return rows.map((r) => ({ mapIndex: Number(r.map_index), tryNumber: Number(r.try_number), kind: r.kind, step: Number(r.step), reason: r.reason, at: Number(r.at) }));
 }

@@ -3,6 +3,7 @@ import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/valu
 import type { ExprNode, ValueExpr } from '../core/spec.js';
 import type { AnyLaunch, TryKey } from '../executors/types.js';
 import { splitSecretEnv } from '../secrets/resolver.js';
+import { deferredCommand, offloadedResults } from './offloaded-inputs.js';
 import type { HomeLayout } from './paths.js';
 import type { RunModel, TiModel } from './run-model.js';
 import { contractEnv, resolveInputs, taskContextData, valueContext } from './task-context.js';
@@ -21,14 +22,16 @@ const isFunctionExpr = (v: unknown): v is ExprNode => typeof v === 'object' && v
 /**
  * Builds the executor's launch request for a try: resolves inputs, args and env from
  * upstream results (which must be in `run.results`). It names the try's directories; the
- * executor makes them.
+ * executor makes them. Values that read a result kept in the artifact store are not
+ * evaluated here: they go to the executor as `deferred` (see offloaded-inputs.ts).
  * Throws when an input cannot be resolved.
  */
 export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSettings): AnyLaunch {
   const spec = ti.task.spec;
   const context0 = taskContextData(run.row, key, s.layout, ti.item, {});
   const vc = valueContext(context0, (id) => run.results.get(id));
-  const context = { ...context0, inputs: resolveInputs(spec.inputs, vc) };
+  const stored = offloadedResults(run, neededResults(ti));
+  const context = { ...context0, inputs: stored ? {} : resolveInputs(spec.inputs, vc) };
   const resultPath = s.layout.tryResultPath(key);
   const base = {
     key,
@@ -44,8 +47,9 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     dirs: [path.dirname(resultPath), context.artifactsDir, context.checkpointDir, context.runArtifactsDir],
   };
   const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
-  if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context };
+  if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context, ...(stored ? { deferred: { results: stored, inputs: spec.inputs } } : {}) };
   if (spec.kind === 'sensor') {
+    if (stored) throw new Error(`a sensor cannot read a result kept in the artifact store (from ${Object.keys(stored).join(', ')}); pass the sensor a value under the inline result limit`);
     const sensor = spec.sensor!;
     const opts = { options: sensor.options, logicalDate: run.row.logical_date };
     // A custom check is a function in the DAG file: a worker runs it with the try's context.
@@ -58,20 +62,21 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
   const envFn = isFunctionExpr(cmd.env);
   // Secret references go to the executor as they are: their values never pass through here.
   const { plain, secrets } = envFn ? { plain: {}, secrets: {} } : splitSecretEnv(cmd.env as Record<string, ValueExpr>);
-  const declaredEnv = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, toText(resolveValue(v, vc))]));
+  const declaredEnv = stored ? {} : Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, toText(resolveValue(v, vc))]));
   return {
     ...base,
     env: { ...base.env, ...declaredEnv },
     kind: 'command',
-    command: toText(resolveValue(cmd.command, vc)),
-    args: argsFn ? [] : resolveArgs(cmd.args as readonly ValueExpr[], vc),
+    command: stored ? '' : toText(resolveValue(cmd.command, vc)),
+    args: argsFn || stored ? [] : resolveArgs(cmd.args as readonly ValueExpr[], vc),
     cwd: cmd.cwd,
     shell: cmd.shell,
     skipExitCode: spec.skipExitCode,
     image: cmd.image,
     pod: effectivePod(run, spec),
     ...(Object.keys(secrets).length ? { secretEnv: secrets } : {}),
-    ...(argsFn || envFn ? { render: { code, context, args: argsFn, env: envFn } } : {}),
+    ...(argsFn || envFn || stored ? { render: { code, context, args: argsFn, env: envFn } } : {}),
+    ...(stored ? { deferred: deferredCommand(stored, spec.inputs, cmd, plain, argsFn) } : {}),
   };
 }
 

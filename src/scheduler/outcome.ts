@@ -1,4 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { isArtifactRef } from '../artifacts/offload.js';
 import type { FailureClass } from '../core/failure.js';
 import { mapLength } from '../core/mapping.js';
 import { retryDelayMs, shouldRetry } from '../core/retry.js';
@@ -44,7 +45,8 @@ export function schemaProblems(schema: JsonSchema, value: unknown): string | nul
 
 /** Checks a successful try's result: its schema, branch choices, and mapping inputs it feeds. */
 function resultProblem(run: RunModel, spec: TaskSpec, result: unknown): { reason: string; follow?: string[] } | { follow?: string[] } {
-  if (spec.resultSchema) {
+  // A result kept in the artifact store is not read here: only its reference is at hand.
+  if (spec.resultSchema && !isArtifactRef(result)) {
     const problems = schemaProblems(spec.resultSchema, result);
     if (problems) return { reason: `the result does not match the task's result schema: ${problems}` };
   }
@@ -63,6 +65,13 @@ function resultProblem(run: RunModel, spec: TaskSpec, result: unknown): { reason
     if (!mapping) continue;
     for (const src of Object.values(mapping.sources)) {
       if (src.kind !== 'result' || src.taskId !== spec.taskId) continue;
+      if (isArtifactRef(result)) {
+        return {
+          reason:
+            `the result cannot be mapped over by '${downId}': it is ${result.bytes} bytes, over the inline limit, so it was kept in the artifact store, ` +
+            'and a list to expand over must be passed inline; return a shorter list (for example the URIs of shards) or raise TRAINYARD_RESULT_LIMIT_BYTES',
+        };
+      }
       const check = mapLength(mapping, (s) => (s === src ? pick(result, src.path) : s.kind === 'literal' ? s.values : []), run.task(downId).spec.maxMapLength);
       if (!check.ok) return { reason: `the result cannot be mapped over by '${downId}': ${check.message}` };
     }

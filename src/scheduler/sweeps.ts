@@ -6,12 +6,19 @@
  * cancelled with class `early_stopped` (ASHA's promotions are scheduled again). When every
  * trial is done, the best-trial task gets its result here, without running anything.
  *
+ * Each stop and promotion is recorded in the store in the tick's transaction (the step a
+ * stopped try was stopped at, the rung a promoted trial left), so a scheduler that restarts
+ * mid-sweep rebuilds the rungs: trials waiting at a rung stay candidates for promotion, a
+ * promoted trial is not judged again at the rung it left, and a try whose stop was decided but
+ * whose cancel may not have reached it is stopped again with the same reason.
+ *
  * Everything is decided from the store's data and the tick's events, so a fake clock drives it.
  */
 import type { TaskState } from '../core/states.js';
 import type { SweepSpec } from '../core/spec.js';
 import type { ExecutorEvent } from '../executors/types.js';
 import { decide, type Direction, type EarlyStoppingPolicy, type MetricRow, savedTimeFromRuns, type StopReason, sweepStateFromMetrics, type TrialRun } from '../ml/early-stopping.js';
+import { loadSweepDecisions, recordSweepDecision, type SweepDecision } from '../ml/sweep-store.js';
 import type { Store, TaskTryRow, TiChange } from '../store/store.js';
 import { type RunModel, runKey, type TaskModel, type TiModel } from './run-model.js';
 
@@ -23,11 +30,17 @@ export interface SweepHooks {
   stop(ti: TiModel, reason: string): void;
   /** Schedules a stopped trial again (it resumes from its checkpoint). */
   promote(ti: TiModel, reason: string): Promise<void>;
-  setTi(ti: TiModel, to: TaskState, fields: TiChange['set'], from?: readonly TaskState[]): Promise<void>;
+  /** A guarded write of the instance's state, sent now or with the tick's other writes. */
+  setTi(ti: TiModel, to: TaskState, fields: TiChange['set'], from?: readonly TaskState[]): Promise<void> | void;
   log(line: string): void;
 }
 
 interface Series {
+  /**
+   * The run model it was read for. The scheduler rebuilds its models from the store after a
+   * failed tick (whose writes, decisions included, were rolled back): the series is read again.
+   */
+  readonly run: RunModel;
   /** The objective's points, every instance and try. */
   readonly rows: MetricRow[];
   /** Metric names the trials reported (bounded), to tell an objective no trial reports. */
@@ -35,10 +48,12 @@ interface Series {
   /** The problem already reported on the best-trial task, so it is written once. */
   reported?: string;
   /**
-   * The step at which each stopped try ("mapIndex:tryNumber") was stopped: points it prints
-   * while it winds down do not count, so ASHA sees it waiting at the rung where it stopped.
+   * The recorded stop of each stopped try ("mapIndex:tryNumber"): points it prints after the
+   * step recorded, while it winds down, do not count, so ASHA sees it waiting at its rung.
    */
-  readonly stoppedAt: Map<string, number>;
+  readonly stops: Map<string, SweepDecision>;
+  /** The rungs each trial (by map index) was promoted from. */
+  readonly promotedFrom: Map<number, number[]>;
 }
 
 const LIVE: readonly TaskState[] = ['queued', 'running'];
@@ -51,8 +66,8 @@ export class SweepMonitor {
 
   /** Applies a tick's telemetry and finished events to the sweeps they concern, and runs their policies. */
   async evaluate(tx: Store, events: readonly ExecutorEvent[], runs: ReadonlyMap<string, RunModel>, hooks: SweepHooks): Promise<void> {
-    for (const key of this.series.keys()) if (!runs.has(key.slice(0, key.lastIndexOf('\u0001')))) this.series.delete(key);
-    const dirty = new Map<string, TaskModel>();
+    for (const [key, s] of this.series) if (runs.get(s.run.key) !== s.run) this.series.delete(key);
+    const dirty = new Map<string, { task: TaskModel; at: number }>();
     for (const ev of events) {
       if (ev.type !== 'telemetry' && ev.type !== 'finished') continue;
       const task = runs.get(runKey(ev.key.dagId, ev.key.runId))?.tasks.get(ev.key.taskId);
@@ -60,19 +75,19 @@ export class SweepMonitor {
       const key = seriesKey(task);
       const s = this.series.get(key);
       if (s && ev.type === 'telemetry') addPoints(s, task.spec.sweep.objective, ev);
-      dirty.set(key, task);
+      dirty.set(key, { task, at: Math.max(dirty.get(key)?.at ?? 0, eventTime(ev)) });
     }
-    for (const task of dirty.values()) {
+    for (const { task, at } of dirty.values()) {
       try {
-        await this.judge(tx, task, hooks);
+        await this.judge(tx, task, at, hooks);
       } catch (e) {
         hooks.log(`sweep ${task.run.dagId}/${task.run.runId}/${task.spec.taskId}: early stopping failed: ${(e as Error).message}`);
       }
     }
   }
 
-  /** Runs the sweep's policy over its trials; stops and promotes what it says. */
-  private async judge(tx: Store, task: TaskModel, hooks: SweepHooks): Promise<void> {
+  /** Runs the sweep's policy over its trials; stops and promotes what it says, and records it at `at`. */
+  private async judge(tx: Store, task: TaskModel, at: number, hooks: SweepHooks): Promise<void> {
     const sweep = task.spec.sweep!;
     const s = await this.load(tx, task);
     if (s.rows.length === 0) {
@@ -80,21 +95,33 @@ export class SweepMonitor {
       return;
     }
     if (!sweep.earlyStopping) return;
-    const rows = s.stoppedAt.size ? s.rows.filter((r) => r.step === null || r.step <= (s.stoppedAt.get(`${r.map_index}:${r.try_number}`) ?? Infinity)) : s.rows;
-    const state = sweepStateFromMetrics(rows, { objective: sweep.objective, direction: toDirection(sweep.direction), status: (i) => trialStatus(task.instances.get(i), hooks) });
+    restop(task, s, hooks);
+    const rows = s.stops.size ? s.rows.filter((r) => r.step === null || r.step <= (s.stops.get(`${r.map_index}:${r.try_number}`)?.step ?? Infinity)) : s.rows;
+    const status = (i: number) => ({ ...trialStatus(task.instances.get(i), hooks), promotedFrom: s.promotedFrom.get(i) });
+    const state = sweepStateFromMetrics(rows, { objective: sweep.objective, direction: toDirection(sweep.direction), status });
     const decision = decide(sweep.earlyStopping as EarlyStoppingPolicy, state);
     for (const mapIndex of decision.stop) {
       const ti = task.instances.get(mapIndex);
       if (!ti || !hooks.isRunning(ti)) continue;
       const pts = state.trials.get(mapIndex)!.steps;
-      s.stoppedAt.set(`${mapIndex}:${ti.tryNumber}`, pts[pts.length - 1][0]);
-      hooks.stop(ti, stopMessage(sweep.objective, decision.why?.get(mapIndex)));
+      const reason = stopMessage(sweep.objective, decision.why?.get(mapIndex));
+      await this.record(tx, task, s, { mapIndex, tryNumber: ti.tryNumber, kind: 'stop', step: pts[pts.length - 1][0], reason, at });
+      hooks.stop(ti, reason);
     }
     for (const mapIndex of decision.promote ?? []) {
       const ti = task.instances.get(mapIndex);
-      if (ti?.state !== 'success' || !ti.stoppedEarly) continue;
-      await hooks.promote(ti, `promoted by ASHA: its ${sweep.objective} is among the best at its rung; it resumes from its checkpoint`);
+      const rung = decision.promotedFrom?.get(mapIndex);
+      if (ti?.state !== 'success' || !ti.stoppedEarly || rung === undefined) continue;
+      const reason = `promoted by ASHA at the rung at step ${rung}: its ${sweep.objective} is among the best there; it resumes from its checkpoint`;
+      await this.record(tx, task, s, { mapIndex, tryNumber: ti.tryNumber, kind: 'promote', step: rung, reason, at });
+      await hooks.promote(ti, reason);
     }
+  }
+
+  /** Writes a decision in the tick's transaction and applies it to the sweep's state. */
+  private async record(tx: Store, task: TaskModel, s: Series, d: SweepDecision): Promise<void> {
+    await recordSweepDecision(tx, { dagId: task.run.dagId, runId: task.run.runId, taskId: task.spec.taskId }, d);
+    applyDecision(s, d);
   }
 
   /**
@@ -126,11 +153,13 @@ export class SweepMonitor {
     if (!s) {
       const { dagId, runId } = task.run;
       const objective = task.spec.sweep!.objective;
-      const [rows, names] = await Promise.all([
+      const [rows, names, decisions] = await Promise.all([
         tx.taskMetric(dagId, runId, task.spec.taskId, objective),
         tx.taskMetricNames(dagId, runId, task.spec.taskId, NAMES_KEPT),
+        loadSweepDecisions(tx, { dagId, runId, taskId: task.spec.taskId }),
       ]);
-      s = { rows: rows.map((r) => ({ ...r, step: r.step === null ? null : Number(r.step), value: Number(r.value) })), names: new Set(names), stoppedAt: new Map() };
+      s = { run: task.run, rows: rows.map((r) => ({ ...r, step: r.step === null ? null : Number(r.step), value: Number(r.value) })), names: new Set(names), stops: new Map(), promotedFrom: new Map() };
+      for (const d of decisions) applyDecision(s, d);
       this.series.set(key, s);
     }
     return s;
@@ -148,6 +177,29 @@ export class SweepMonitor {
 
 function seriesKey(task: TaskModel): string {
   return `${task.run.key}\u0001${task.spec.taskId}`;
+}
+
+function applyDecision(s: Series, d: SweepDecision): void {
+  if (d.kind === 'stop') s.stops.set(`${d.mapIndex}:${d.tryNumber}`, d);
+  else s.promotedFrom.set(d.mapIndex, [...(s.promotedFrom.get(d.mapIndex) ?? []), d.step]);
+}
+
+/**
+ * Stops again, with the recorded reason, a live try whose stop is recorded but which is not
+ * being stopped: a scheduler that restarted after deciding the stop, before the cancel reached
+ * the try, adopted it running. No second decision is recorded.
+ */
+function restop(task: TaskModel, s: Series, hooks: SweepHooks): void {
+  if (!s.stops.size) return;
+  for (const ti of task.instances.values()) {
+    const d = s.stops.get(`${ti.mapIndex}:${ti.tryNumber}`);
+    if (d && hooks.isRunning(ti)) hooks.stop(ti, d.reason);
+  }
+}
+
+/** When an event happened: a finished try's end, or its latest metric point. */
+function eventTime(ev: Extract<ExecutorEvent, { type: 'telemetry' | 'finished' }>): number {
+  return ev.type === 'finished' ? ev.at : ev.metrics.reduce((t, m) => Math.max(t, m.at), 0);
 }
 
 function addPoints(s: Series, objective: string, ev: Extract<ExecutorEvent, { type: 'telemetry' }>): void {

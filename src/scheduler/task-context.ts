@@ -1,5 +1,3 @@
-import { resolveValue, type ValueContext } from '../core/values.js';
-import type { ContextName, ValueExpr } from '../core/spec.js';
 import type { TaskContextData, TryKey } from '../executors/types.js';
 import type { DagRunRow } from '../store/store.js';
 import type { HomeLayout } from './paths.js';
@@ -34,30 +32,7 @@ export function taskContextData(
   };
 }
 
-/** A ValueContext for `core/values` built from a try's context and upstream results. */
-export function valueContext(c: TaskContextData, results: (taskId: string) => unknown): ValueContext {
-  const context: Record<ContextName, unknown> = {
-    dagId: c.dagId,
-    runId: c.runId,
-    taskId: c.taskId,
-    mapIndex: c.mapIndex,
-    tryNumber: c.tryNumber,
-    ds: c.ds,
-    dsNodash: c.ds.replaceAll('-', ''),
-    logicalDate: c.logicalDate,
-    dataIntervalStart: c.dataIntervalStart,
-    dataIntervalEnd: c.dataIntervalEnd,
-    artifactsDir: c.artifactsDir,
-    runArtifactsDir: c.runArtifactsDir,
-    checkpointDir: c.checkpointDir,
-    conf: c.conf,
-  };
-  return { context, params: { ...c.params }, item: c.item, results };
-}
-
-export function resolveInputs(inputs: Readonly<Record<string, ValueExpr>>, vc: ValueContext): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, resolveValue(v, vc)]));
-}
+export { resolveInputs, valueContext } from '../executors/deferred.js';
 
 /** The task contract's environment variables (docs/task-contract.md). */
 export function contractEnv(c: TaskContextData, resultPath: string, resume: boolean): Record<string, string> {

@@ -54,3 +54,35 @@ export async function cleanOldRuns(
   }
   return { runs, batches, logDirsRemoved };
 }
+
+/** Outbox rows that are done with: their send ended, one way or another. */
+export const FINISHED_OUTBOX_STATES = ['sent', 'failed', 'interrupted'] as const;
+
+/** How long `db clean` keeps finished outbox rows unless told otherwise. */
+export const DEFAULT_OUTBOX_RETENTION = '30d';
+
+/**
+ * Deletes notification outbox rows that finished (sent, failed or interrupted) before `before`,
+ * `batchSize` at a time, each batch in its own statement. Pending rows and rows being sent are
+ * never touched, however old: they are still to be delivered. Returns how many rows went (with
+ * `dryRun`, how many would go).
+ */
+export async function cleanOldOutboxRows(store: Store, opts: { before: number; batchSize: number; dryRun: boolean }): Promise<number> {
+  const finished = () =>
+    store.db.selectFrom('notification_outbox').where('state', 'in', FINISHED_OUTBOX_STATES).where('finished_at', '<', opts.before);
+  if (opts.dryRun) {
+    const row = await finished()
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+  let deleted = 0;
+  for (;;) {
+    const batch = finished().select('id').limit(opts.batchSize);
+    const r = await store.db.deleteFrom('notification_outbox').where('id', 'in', batch).executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    deleted += n;
+    if (n < opts.batchSize) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

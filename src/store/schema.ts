@@ -20,6 +20,7 @@ export interface Database {
   asset_event: AssetEventTable;
   notification_outbox: NotificationOutboxTable;
   change_event: ChangeEventTable;
+  sweep_decision: SweepDecisionTable;
 }
 
 export interface DagTable {
@@ -145,6 +146,8 @@ export interface TaskTryTable {
   scheduler_id: string | null;
   /** The task's cache key when it declares caching (migration 0009). */
   cache_key?: string | null;
+  /** Where the finished try's log was shipped, null until it is (migration 0013). */
+  remote_log_uri?: string | null;
 }
 
 export interface PoolTable {
@@ -234,4 +237,19 @@ export interface NotificationOutboxTable {
   claimed_by: string | null;
   error: string | null;
   finished_at: number | null;
+}
+
+/** An early stop or ASHA promotion of a sweep's trial (migration 0014). */
+export interface SweepDecisionTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  /** 'stop': the stopped try; 'promote': the stopped try the trial resumes from. */
+  try_number: number;
+  kind: 'stop' | 'promote';
+  /** 'stop': the last step counted; 'promote': the rung the trial left. */
+  step: number;
+  reason: string;
+  at: number;
 }

@@ -311,7 +311,7 @@ export class Store {
 
   async deleteRun(dagId: string, runId: string): Promise<boolean> {
     return this.transaction(async (tx) => {
-      for (const table of ['metric', 'task_try', 'task_instance'] as const) {
+      for (const table of ['metric', 'sweep_decision', 'task_try', 'task_instance'] as const) {
         await tx.db.deleteFrom(table).where('dag_id', '=', dagId).where('run_id', '=', runId).execute();
       }
       const r = await tx.db.deleteFrom('dag_run').where('dag_id', '=', dagId).where('run_id', '=', runId).executeTakeFirst();

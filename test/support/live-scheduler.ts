@@ -1,5 +1,5 @@
 import type { Dag } from '../../src/sdk/dag.js';
-import { LocalExecutor } from '../../src/executors/local/local-executor.js';
+import { LocalExecutor, type LocalExecutorOptions } from '../../src/executors/local/local-executor.js';
 import { SensorExecutor } from '../../src/executors/sensor/sensor-executor.js';
 import { WorkerPool } from '../../src/executors/worker/pool.js';
 import { HomeLayout } from '../../src/scheduler/paths.js';
@@ -23,13 +23,14 @@ export interface LiveScheduler {
   close(): Promise<void>;
 }
 
-export async function liveScheduler(opts: Partial<SchedulerOptions> = {}): Promise<LiveScheduler> {
+/** `local` adds options of the local executor (its worker pool is the one made here). */
+export async function liveScheduler(opts: Partial<SchedulerOptions> = {}, local: Omit<LocalExecutorOptions, 'workerPool'> = {}): Promise<LiveScheduler> {
   const t = await tempStore();
   const pool = new WorkerPool({ size: 2 });
   const lines: string[] = [];
   const scheduler = new Scheduler({
     store: t.store,
-    executors: { local: new LocalExecutor({ killGraceMs: 200, workerPool: pool }), sensor: new SensorExecutor({ store: t.store, workerPool: pool }) },
+    executors: { local: new LocalExecutor({ killGraceMs: 200, ...local, workerPool: pool }), sensor: new SensorExecutor({ store: t.store, workerPool: pool }) },
     defaultExecutor: 'local',
     layout: new HomeLayout(t.home),
     parallelism: 8,

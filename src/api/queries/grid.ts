@@ -12,7 +12,7 @@ export interface GridRunRow {
 
 export interface GridCellRow {
   /** The instance with map index −1: an unmapped task, or a mapped task's placeholder. */
-  ti?: { state: string; try_number: number; start_date: number | null; end_date: number | null; failure_class: string | null };
+  ti?: { state: string; try_number: number; start_date: number | null; end_date: number | null; failure_class: string | null; cached: boolean };
   /** A mapped task's instances by state, once expanded. */
   counts?: Record<string, number>;
 }
@@ -42,13 +42,13 @@ export async function loadGrid(store: Store, dagId: string, limit: number): Prom
   };
   const single = await store.db
     .selectFrom('task_instance')
-    .select(['run_id', 'task_id', 'state', 'try_number', 'start_date', 'end_date', 'failure_class'])
+    .select(['run_id', 'task_id', 'state', 'try_number', 'start_date', 'end_date', 'failure_class', 'cached_from'])
     .where('dag_id', '=', dagId)
     .where('run_id', 'in', runIds)
     .where('map_index', '=', -1)
     .execute();
   for (const t of single) {
-    cell(t.run_id, t.task_id).ti = { state: t.state, try_number: Number(t.try_number), start_date: t.start_date, end_date: t.end_date, failure_class: t.failure_class };
+    cell(t.run_id, t.task_id).ti = { state: t.state, try_number: Number(t.try_number), start_date: t.start_date, end_date: t.end_date, failure_class: t.failure_class, cached: t.cached_from != null };
   }
   const mapped = await store.db
     .selectFrom('task_instance')

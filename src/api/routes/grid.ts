@@ -23,6 +23,7 @@ const GridCell = z.object({
   try_number: z.number().int().optional(),
   duration_ms: z.number().nullable().optional(),
   failure: z.string().nullable().optional().describe('the failure class in plain words'),
+  cached: z.boolean().optional().describe('present and true when the instance reused the result of an earlier try instead of running (task caching)'),
   total: z.number().int().optional().describe('a mapped task: its instances'),
   counts: z.record(z.string(), z.number().int()).optional().describe('a mapped task: its instances by state'),
 });
@@ -63,6 +64,7 @@ export const gridRoutes = [
               try_number: ti.try_number,
               duration_ms: ti.start_date === null || ti.end_date === null ? null : Number(ti.end_date) - Number(ti.start_date),
               failure: ti.failure_class === null ? null : describeFailure(ti.failure_class as FailureClass),
+              ...(ti.cached && { cached: true }),
             }),
             ...(c.counts && { counts: c.counts, total: Object.values(c.counts).reduce((a, b) => a + b, 0) }),
           };

@@ -3,7 +3,7 @@ import { describeFailure, type FailureClass } from '../../core/failure.js';
 import type { TaskState } from '../../core/states.js';
 import { markTask } from '../../scheduler/operations.js';
 import { notFound } from '../errors.js';
-import { followLog, readLogRange } from '../logs.js';
+import { followTryLog, readTryLog } from '../try-log.js';
 import { listTaskInstances, summarizeTask } from '../queries/task-instances.js';
 import { route } from '../route.js';
 import {
@@ -142,13 +142,14 @@ export const taskInstanceRoutes = [
     path: `${TI_BASE}/{task_id}/{map_index}/tries/{try_number}/logs`,
     tag: 'Logs',
     summary: "Read part of a try's log",
-    description: 'Byte ranges: read from `offset`, then from `next_offset`, until `finished` is true and `next_offset` equals `size`.',
+    description:
+      'Byte ranges: read from `offset`, then from `next_offset`, until `finished` is true and `next_offset` equals `size`. An ended try whose local log is gone is read from the remote log store it was shipped to, with the same offsets; 404 LOG_NOT_FOUND when the log is in neither place.',
     params: tryPath,
     query: logRangeQuery,
     response: LogChunk,
     handler: async ({ deps, params, query }) => {
       const t = await requireTry(deps.store, { ...tiKey(params), tryNumber: params.try_number });
-      const chunk = await readLogRange(t.log_path, query.offset, query.length);
+      const chunk = await readTryLog(t, deps.config.remoteLogs, query.offset, query.length);
       return { ...chunk, finished: !LIVE_TRY_STATES.has(t.state) };
     },
   }),
@@ -180,7 +181,7 @@ export const taskInstanceRoutes = [
         const signal = AbortSignal.any([client.signal, deps.shutdown]);
         let offset = resumeAt;
         try {
-          for await (const ev of followLog({ file: first.log_path, offset, isFinished, signal })) {
+          for await (const ev of followTryLog(first, deps.config.remoteLogs, { offset, isFinished, signal })) {
             if (ev.kind === 'idle') await stream.write(': keep-alive\n\n');
             else {
               offset = ev.next_offset;

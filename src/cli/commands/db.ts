@@ -3,9 +3,9 @@ import { migrateToLatest, openDatabase, resetDatabase } from '../../store/db.js'
 import { configFrom, type GlobalOptions } from '../context.js';
 import { parseDuration } from '../../core/retry.js';
 import { HomeLayout } from '../../scheduler/paths.js';
-import { cleanOldRuns } from '../../store/retention.js';
+import { cleanOldOutboxRows, cleanOldRuns, DEFAULT_OUTBOX_RETENTION } from '../../store/retention.js';
 import { Store } from '../../store/store.js';
-import { UsageError } from '../format.js';
+import { positiveInt, UsageError } from '../format.js';
 
 export function registerDbCommands(program: Command, globals: () => GlobalOptions): void {
   const db = program.command('db').description('the metadata database');
@@ -27,22 +27,28 @@ export function registerDbCommands(program: Command, globals: () => GlobalOption
       }),
     );
   db.command('clean')
-    .description('delete finished runs older than an age, with their tries, metrics and logs, in batches')
-    .requiredOption('--older-than <age>', 'e.g. 90d, 12h')
+    .description('delete finished runs older than an age, with their tries, metrics and logs, and sent notifications, in batches')
+    .requiredOption('--older-than <age>', 'finished runs older than this, e.g. 90d, 12h')
+    .option('--outbox-older-than <age>', 'sent, failed and interrupted notifications older than this', DEFAULT_OUTBOX_RETENTION)
     .option('--dry-run', 'count what would be deleted')
-    .option('--batch <n>', 'runs per batch', '500')
-    .action((o: { olderThan: string; dryRun?: boolean; batch: string }) => {
-      const age = parseDuration(o.olderThan);
-      const config = configFrom(globals());
-      const layout = new HomeLayout(config.home);
+    .option('--batch <n>', 'rows per batch', '500')
+    .action((o: { olderThan: string; outboxOlderThan: string; dryRun?: boolean; batch: string }) => {
+      const now = Date.now();
+      const runsBefore = now - ageOption('--older-than', o.olderThan);
+      const outboxBefore = now - ageOption('--outbox-older-than', o.outboxOlderThan);
+      const batchSize = positiveInt('--batch', o.batch);
+      const dryRun = o.dryRun === true;
+      const layout = new HomeLayout(configFrom(globals()).home);
       return withDb(async (opened) => {
-        const r = await cleanOldRuns(new Store(opened.db, opened.dialect), {
-          before: Date.now() - age,
-          batchSize: Number(o.batch),
-          dryRun: o.dryRun === true,
-          logDirOf: (dagId, runId) => layout.runLogDir(dagId, runId),
-        });
-        process.stdout.write(o.dryRun ? `${r.runs} run(s) would be deleted\n` : `deleted ${r.runs} run(s) in ${r.batches} batch(es), ${r.logDirsRemoved} log folder(s)\n`);
+        const store = new Store(opened.db, opened.dialect);
+        const logDirOf = (dagId: string, runId: string) => layout.runLogDir(dagId, runId);
+        const r = await cleanOldRuns(store, { before: runsBefore, batchSize, dryRun, logDirOf });
+        const outbox = await cleanOldOutboxRows(store, { before: outboxBefore, batchSize, dryRun });
+        process.stdout.write(
+          dryRun
+            ? `${r.runs} run(s) and ${outbox} notification outbox row(s) would be deleted\n`
+            : `deleted ${r.runs} run(s) in ${r.batches} batch(es), ${r.logDirsRemoved} log folder(s), ${outbox} notification outbox row(s)\n`,
+        );
       });
     });
   db.command('reset')
@@ -55,4 +61,13 @@ export function registerDbCommands(program: Command, globals: () => GlobalOption
         process.stdout.write(`database ${opened.description} reset\n`);
       });
     });
+}
+
+/** An age given for `option`, in milliseconds, or a usage error that names the option. */
+function ageOption(option: string, raw: string): number {
+  try {
+    return parseDuration(raw);
+  } catch (e) {
+    throw new UsageError(`${option}: ${(e as Error).message}`);
+  }
 }

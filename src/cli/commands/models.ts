@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { describeModel, listModels, promote, register } from '../../ml/registry.js';
 import { type GlobalOptions, withRuntime } from '../context.js';
-import { isoOrNull, printJson, printTable, UsageError } from '../format.js';
+import { isoOrNull, positiveInt, printJson, printTable, UsageError } from '../format.js';
 
 /** Exit code of `models promote` when a gate rejects the promotion (1 is an error, 2 a usage mistake). */
 export const PROMOTION_REJECTED_EXIT = 3;
@@ -14,12 +14,6 @@ function actorOf(by: string | undefined): string {
   } catch {
     return process.env.USER || 'unknown';
   }
-}
-
-function positiveInt(what: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a whole number ≥ 1, got '${raw}'`);
-  return n;
 }
 
 function jsonObject(what: string, raw: string | undefined): Record<string, unknown> | undefined {

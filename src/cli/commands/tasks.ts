@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.js';
 import { type GlobalOptions, withRuntime } from '../context.js';
 import { isoOrNull, printJson, printTable, UsageError } from '../format.js';
 import { callApi, remoteOf } from '../remote.js';
+import { isShippedOnly, writeTryLog } from '../../api/try-log.js';
 
 export function registerTaskCommands(program: Command, globals: () => GlobalOptions): void {
   const tasks = program.command('tasks').description('task instances of a run: list, logs, clear, mark');
@@ -56,6 +57,8 @@ export function registerTaskCommands(program: Command, globals: () => GlobalOpti
         if (!tries.length) throw new TrainyardError('TRY_NOT_FOUND', `${taskId}[${key.mapIndex}] of run ${runId} has not run yet`);
         const chosen = o.try ? tries.find((t) => t.try_number === Number(o.try)) : tries[tries.length - 1];
         if (!chosen) throw new UsageError(`no try ${o.try}; tries: ${tries.map((t) => t.try_number).join(', ')}`);
+        // An ended try whose local log is gone: its copy in the remote log store.
+        if (await isShippedOnly(chosen)) return writeTryLog(chosen, rt.config.remoteLogs, process.stdout);
         await printLog(rt.store, chosen.log_path, o.follow ? { ...key, tryNumber: chosen.try_number } : undefined);
       }),
     );

@@ -53,8 +53,10 @@ import { INHERITED_ENV_VARS, minimalEnv } from './env.js';
 import { configuredGpuIds } from './gpus.js';
 import { ResourceLedger } from './ledger.js';
 import { isProcessAlive, readProcStat, signalGroup, terminateGroup } from './process-tree.js';
-import { parseResultText, readResultFile } from './result-file.js';
+import { parseResultText, readResultFile, resultOverMaxMessage, type ResultRead } from './result-file.js';
 import { resolveTrySecrets, secretResolverFromEnv, type SecretResolver } from '../../secrets/resolver.js';
+import { s3OptionsFromEnv, type ResultStoreSpec } from '../result-store.js';
+import type { WorkerResultStore } from '../worker/protocol.js';
 
 export interface LocalExecutorOptions {
   /** Name of this machine in events and records (default os.hostname()). */
@@ -79,6 +81,12 @@ export interface LocalExecutorOptions {
   readonly inheritEnv?: readonly string[];
   /** Where `secret()` and `secretRef()` env values come from (default: TRAINYARD_SECRET_*, then TRAINYARD_SECRETS_FILE). */
   readonly secrets?: SecretResolver;
+  /**
+   * The artifact store for results over a try's inline limit, which are written there and
+   * passed on as references (S3 settings default to this process's environment). Without
+   * it such results fail the try.
+   */
+  readonly resultStore?: ResultStoreSpec;
 }
 
 /** The exit code that marks a try skipped when the request names none. */
@@ -131,6 +139,7 @@ export class LocalExecutor implements Executor {
   private secrets?: SecretResolver;
   private readonly ownsPool: boolean;
   private readonly spawner: Spawner;
+  private readonly resultStore?: ResultStoreSpec;
   private closed = false;
   /** Tries holding resources (started, not yet finished). */
   private running = 0;
@@ -148,6 +157,31 @@ export class LocalExecutor implements Executor {
     this.ownsPool = options.workerPool === undefined;
     // Command processes are started by a spawner process, never by this event loop.
     this.spawner = options.spawner ?? sharedSpawner();
+    const rs = options.resultStore;
+    this.resultStore = rs && { ...rs, s3: rs.s3 ?? s3OptionsFromEnv(rs.uri) };
+  }
+
+  /** The artifact store as a worker job carries it. */
+  private workerResults(req: LaunchRequest): WorkerResultStore | undefined {
+    return this.resultStore && { store: this.resultStore, limitBytes: req.resultLimitBytes };
+  }
+
+  /**
+   * Reads a try's result file. One over the inline limit goes to the artifact store through a
+   * worker, which checks it is JSON there: a large result is never parsed in this process.
+   */
+  private async readResult(t: LiveTry, req: LaunchRequest): Promise<ResultRead> {
+    const results = this.workerResults(req);
+    const size = results ? await stat(req.resultPath).then((s) => s.size, () => 0) : 0;
+    if (!results || size <= req.resultLimitBytes) return readResultFile(req.resultPath, req.resultLimitBytes);
+    if (size > results.store.maxBytes) return { ok: false, message: resultOverMaxMessage(size, results.store.maxBytes) };
+    const task = this.workerPool().submit({ kind: 'store_result', key: req.key, resultPath: req.resultPath, results }, { onOutput: (stream, data) => t.log?.write(stream, data) });
+    t.workerTask = task;
+    const o = await task.outcome;
+    t.workerTask = undefined;
+    if (o.status === 'ok') return parseResultText(o.resultJson ?? 'null', req.resultLimitBytes);
+    if (o.status === 'error') return { ok: false, message: o.error.message };
+    return { ok: false, message: `the worker storing the result in the artifact store ${o.status === 'cancelled' ? 'was stopped first' : 'exited'}` };
   }
 
   onEvent(listener: (event: ExecutorEvent) => void): void {
@@ -253,6 +287,8 @@ export class LocalExecutor implements Executor {
   /** The try's environment: inherited basics, the contract env, extra env, GPUs. */
   private envFor(t: LiveTry, extra?: Readonly<Record<string, string>>): Record<string, string> {
     const env: Record<string, string> = { ...this.baseEnv, ...extra, ...t.req.env };
+    // The largest result this try may write: the task helpers check it before writing.
+    env.TRAINYARD_RESULT_LIMIT_BYTES = String(this.resultStore?.maxBytes ?? t.req.resultLimitBytes);
     if (t.req.resources.gpu > 0) env.CUDA_VISIBLE_DEVICES = t.gpuIds.join(',');
     else if (this.ledger.gpuIds.length > 0) env.CUDA_VISIBLE_DEVICES = '';
     return env;
@@ -266,10 +302,12 @@ export class LocalExecutor implements Executor {
     const secrets = await resolveTrySecrets(req.secretEnv, () => (this.secrets ??= secretResolverFromEnv()), 'local');
     if ('error' in secrets) return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: secrets.error });
     let args: readonly string[] = req.args;
+    let command = req.command;
     let renderedEnv: Record<string, string> | undefined;
-    if (req.render && (req.render.args || req.render.env)) {
+    if (req.render && (req.render.args || req.render.env || req.deferred)) {
+      const { code, context } = req.render;
       const task = this.workerPool().submit(
-        { kind: 'render', code: req.render.code, context: req.render.context, env: this.envFor(t), want: { args: req.render.args, env: req.render.env } },
+        { kind: 'render', code, context, env: this.envFor(t), want: { args: req.render.args, env: req.render.env }, deferred: req.deferred, results: this.workerResults(req) },
         { onOutput: (stream, data) => log.write(stream, data) },
       );
       t.workerTask = task;
@@ -287,20 +325,21 @@ export class LocalExecutor implements Executor {
           reason = 'the worker pool closed before the command could start';
           return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason });
         }
-        return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason });
+        return this.finish(t, { outcome: 'failed', failureClass: o.status === 'error' && o.kind === 'upstream_unavailable' ? o.kind : 'user_error', reason });
       }
+      if (o.rendered?.command !== undefined) command = o.rendered.command;
       if (o.rendered?.args) args = o.rendered.args;
       renderedEnv = o.rendered?.env;
     }
 
-    const [file, argv] = req.shell ? ['/bin/sh', ['-c', req.command, 'sh', ...args]] : [req.command, [...args]];
+    const [file, argv] = req.shell ? ['/bin/sh', ['-c', command, 'sh', ...args]] : [command, [...args]];
     t.process = this.spawner.spawn(
       { file, args: argv, cwd: req.cwd, env: this.envFor(t, { ...renderedEnv, ...secrets.values }), leftoverGraceMs: req.killGraceMs ?? this.killGraceMs },
       {
         onSpawn: (pid) => {
           t.pid = pid;
           t.phase = 'running';
-          log.system(`started ${req.shell ? `/bin/sh -c ${JSON.stringify(req.command)}` : JSON.stringify(req.command)} as process ${pid} on ${this.host}`);
+          log.system(`started ${req.shell ? `/bin/sh -c ${JSON.stringify(command)}` : JSON.stringify(command)} as process ${pid} on ${this.host}`);
           this.emit({ type: 'started', key: t.key, at: this.now(), host: this.host, pid });
           // A cancel that came while the args were being rendered or the process was starting.
           if (t.kill) this.signalTry(t);
@@ -330,7 +369,10 @@ export class LocalExecutor implements Executor {
     const skipCode = req.skipExitCode ?? DEFAULT_SKIP_EXIT_CODE;
     if (code === skipCode) return this.finish(t, { outcome: 'skipped', exitCode: code, signal: null, reason: `exited with skip code ${code}` });
     if (code !== 0) return this.finish(t, { outcome: 'failed', failureClass: 'user_error', exitCode: code, signal: null, reason: `exited with code ${code}${tail()}` });
-    const read = await readResultFile(req.resultPath, req.resultLimitBytes);
+    const read = await this.readResult(t, req);
+    // Stopped while a worker was storing the result (t.kill is set by stop(), across the await).
+    const stopped = t.kill as LiveTry['kill'];
+    if (stopped) return this.finish(t, { outcome: 'failed', failureClass: stopped.failureClass, reason: stopped.reason, exitCode: 0, signal: null });
     if (!read.ok) return this.finish(t, { outcome: 'failed', failureClass: 'result_invalid', exitCode: 0, signal: null, reason: read.message });
     return this.finish(t, { outcome: 'success', exitCode: 0, signal: null, result: read.value });
   }
@@ -355,7 +397,7 @@ export class LocalExecutor implements Executor {
   private runInline(t: LiveTry, req: InlineLaunch): Promise<void> {
     const log = t.log!;
     const task = this.workerPool().submit(
-      { kind: 'run', code: req.code, context: req.context, env: this.envFor(t) },
+      { kind: 'run', code: req.code, context: req.context, env: this.envFor(t), deferred: req.deferred, results: this.workerResults(req) },
       {
         onStart: (worker) => {
           t.pid = worker.pid;
@@ -371,7 +413,7 @@ export class LocalExecutor implements Executor {
       if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason, exitCode: null, signal: o.status === 'worker_exit' ? o.signal : null });
       switch (o.status) {
         case 'ok': {
-          const read = o.resultJson != null ? parseResultText(o.resultJson, req.resultLimitBytes) : await readResultFile(req.resultPath, req.resultLimitBytes);
+          const read = o.resultJson != null ? parseResultText(o.resultJson, req.resultLimitBytes) : await this.readResult(t, req);
           if (!read.ok) return this.finish(t, { outcome: 'failed', failureClass: 'result_invalid', reason: read.message });
           return this.finish(t, { outcome: 'success', result: read.value });
         }

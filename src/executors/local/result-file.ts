@@ -1,6 +1,20 @@
 import { open } from 'node:fs/promises';
+import { ArtifactError } from '../../artifacts/errors.js';
+import { offloadIfLarge } from '../../artifacts/offload.js';
+import type { ArtifactStore } from '../../artifacts/types.js';
 
 export type ResultRead = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+/** Where a result over the inline limit goes, and the largest result accepted at all. */
+export interface OffloadTarget {
+  readonly store: () => ArtifactStore | Promise<ArtifactStore>;
+  /** The object's key in the store (the try's prefix, `trainyard.result.json`). */
+  readonly key: string;
+  readonly maxBytes: number;
+}
+
+/** The setting that bounds offloaded results. */
+export const RESULT_MAX_ENV = 'TRAINYARD_RESULT_MAX_BYTES';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -9,6 +23,14 @@ export function resultTooLargeMessage(bytes: number, limit: number): string {
   return (
     `result is ${fmt(bytes)} bytes, over the ${fmt(limit)}-byte limit; write large outputs to the artifact store ` +
     `(TRAINYARD_ARTIFACTS_DIR) and return their URI`
+  );
+}
+
+/** The message for a result too large even for the artifact store; names the setting. */
+export function resultOverMaxMessage(bytes: number, max: number): string {
+  return (
+    `result is ${fmt(bytes)} bytes, over the ${fmt(max)}-byte maximum for results (${RESULT_MAX_ENV}); ` +
+    `write large outputs as files to the artifact store (TRAINYARD_ARTIFACTS_DIR) and return their URI`
   );
 }
 
@@ -30,10 +52,38 @@ function parseJson(text: string): ResultRead {
 }
 
 /**
- * Reads the result a task wrote. No file means a null result. The size is checked before
- * reading, so a huge file is never loaded.
+ * Accepts result JSON text: up to `limitBytes` it is parsed and passed inline; above that,
+ * with a target, it is written to the artifact store and the value becomes the reference
+ * `{"$artifact": uri, "bytes": n}`. Without a target, or above the target's maximum, the
+ * result is refused with a message that names the limit.
  */
-export async function readResultFile(path: string, limitBytes: number): Promise<ResultRead> {
+export async function acceptResultText(text: string, limitBytes: number, target?: OffloadTarget): Promise<ResultRead> {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (!target || bytes <= limitBytes) return parseResultText(text, limitBytes);
+  if (bytes > target.maxBytes) return { ok: false, message: resultOverMaxMessage(bytes, target.maxBytes) };
+  let store: ArtifactStore | undefined;
+  try {
+    store = await target.store();
+    const stored = await offloadIfLarge(text, limitBytes, store, target.key);
+    return { ok: true, value: 'ref' in stored ? stored.ref : stored.inline };
+  } catch (err) {
+    if (err instanceof ArtifactError && err.code === 'RESULT_NOT_JSON') return parseJson(text);
+    const where = store ? ` ${store.rootUri}` : '';
+    return {
+      ok: false,
+      message:
+        `result is ${fmt(bytes)} bytes, over the ${fmt(limitBytes)}-byte inline limit, and could not be written to the artifact store${where}: ` +
+        `${(err as Error).message} (check TRAINYARD_ARTIFACT_STORE and the store's endpoint and credentials)`,
+    };
+  }
+}
+
+/**
+ * Reads the result a task wrote. No file means a null result. The size is checked before
+ * reading, so a huge file is never loaded: over `limitBytes` the result is refused, or, with
+ * a target, offloaded up to the target's maximum (see acceptResultText).
+ */
+export async function readResultFile(path: string, limitBytes: number, target?: OffloadTarget): Promise<ResultRead> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -41,11 +91,13 @@ export async function readResultFile(path: string, limitBytes: number): Promise<
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, value: null };
     return { ok: false, message: `the result file could not be read: ${(err as Error).message}` };
   }
+  let text: string;
   try {
     const { size } = await handle.stat();
-    if (size > limitBytes) return { ok: false, message: resultTooLargeMessage(size, limitBytes) };
-    return parseJson(await handle.readFile('utf8'));
+    if (size > (target?.maxBytes ?? limitBytes)) return { ok: false, message: target ? resultOverMaxMessage(size, target.maxBytes) : resultTooLargeMessage(size, limitBytes) };
+    text = await handle.readFile('utf8');
   } finally {
     await handle.close();
   }
+  return acceptResultText(text, limitBytes, target);
 }

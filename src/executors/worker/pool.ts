@@ -17,7 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { minimalEnv } from '../local/env.js';
 import { signalGroup, terminateGroup } from '../local/process-tree.js';
 import type { TaskContextData, UserCodeRef } from '../types.js';
-import type { DoneMessage, JobMessage, SerializedError, WorkerJobKind, WorkerMessage } from './protocol.js';
+import type { DeferredValues } from '../deferred.js';
+import type { DoneMessage, ParentMessage, SerializedError, StoreResultMessage, WorkerFailureKind, WorkerJobKind, WorkerMessage, WorkerResultStore } from './protocol.js';
 
 export interface WorkerPoolOptions {
   /** Most worker processes alive at once. */
@@ -38,7 +39,13 @@ export interface WorkerJob {
   readonly env: Readonly<Record<string, string>>;
   /** For render jobs: which functions to call. */
   readonly want?: { readonly args: boolean; readonly env: boolean };
+  /** Values reading offloaded upstream results, evaluated in the worker (see protocol.ts). */
+  readonly deferred?: DeferredValues;
+  readonly results?: WorkerResultStore;
 }
+
+/** A job that runs no user code: see StoreResultMessage. */
+export type StoreResultJob = Omit<StoreResultMessage, 'type' | 'id'>;
 
 export interface WorkerJobHooks {
   /** The job was handed to a worker. */
@@ -48,8 +55,8 @@ export interface WorkerJobHooks {
 }
 
 export type WorkerOutcome =
-  | { readonly status: 'ok'; readonly resultJson?: string | null; readonly rendered?: { args?: string[]; env?: Record<string, string> } }
-  | { readonly status: 'error'; readonly error: SerializedError; readonly skip: boolean; readonly kind: 'user_error' | 'result_invalid' }
+  | { readonly status: 'ok'; readonly resultJson?: string | null; readonly rendered?: { command?: string; args?: string[]; env?: Record<string, string> } }
+  | { readonly status: 'error'; readonly error: SerializedError; readonly skip: boolean; readonly kind: WorkerFailureKind }
   /** The worker died while running the job (killed by `kill()`, or crashed). */
   | {
       readonly status: 'worker_exit';
@@ -70,7 +77,7 @@ export interface WorkerTask {
 
 interface PendingJob {
   readonly id: number;
-  readonly job: WorkerJob;
+  readonly job: WorkerJob | StoreResultJob;
   readonly hooks: WorkerJobHooks;
   readonly resolve: (o: WorkerOutcome) => void;
   worker?: PooledWorker;
@@ -135,7 +142,7 @@ export class WorkerPool {
     return this.queue.length;
   }
 
-  submit(job: WorkerJob, hooks: WorkerJobHooks = {}): WorkerTask {
+  submit(job: WorkerJob | StoreResultJob, hooks: WorkerJobHooks = {}): WorkerTask {
     let resolve!: (o: WorkerOutcome) => void;
     const outcome = new Promise<WorkerOutcome>((r) => (resolve = r));
     const pending: PendingJob = { id: this.nextJobId++, job, hooks, resolve, killRequested: false, settled: false };
@@ -220,7 +227,7 @@ export class WorkerPool {
     clearTimeout(worker.idleTimer);
     worker.job = job;
     job.worker = worker;
-    const msg: JobMessage = { type: 'job', id: job.id, ...job.job };
+    const msg: ParentMessage = { type: 'job', id: job.id, ...job.job };
     worker.child.send(msg);
     job.hooks.onStart?.({ id: worker.id, pid: worker.pid });
   }

@@ -1,5 +1,7 @@
 /** Messages between the worker pool (parent) and a worker process, over the IPC channel. */
-import type { TaskContextData, UserCodeRef } from '../types.js';
+import type { DeferredValues } from '../deferred.js';
+import type { ResultStoreSpec } from '../result-store.js';
+import type { TaskContextData, TryKey, UserCodeRef } from '../types.js';
 
 export type WorkerJobKind = 'run' | 'render';
 
@@ -13,9 +15,32 @@ export interface JobMessage {
   readonly env: Readonly<Record<string, string>>;
   /** For render: which functions to call. */
   readonly want?: { readonly args: boolean; readonly env: boolean };
+  /** Values that read upstream results kept in the artifact store: read and evaluated before the job runs. */
+  readonly deferred?: DeferredValues;
+  /** The artifact store: where references are read from, and where a return value over `limitBytes` goes. */
+  readonly results?: WorkerResultStore;
 }
 
-export type ParentMessage = JobMessage;
+export interface WorkerResultStore {
+  readonly store: ResultStoreSpec;
+  readonly limitBytes: number;
+}
+
+/**
+ * Checks a try's result file that is over the inline limit and writes it to the artifact store,
+ * so that the scheduler's process never parses a large result. Done with `resultJson`: the
+ * reference's JSON.
+ */
+export interface StoreResultMessage {
+  readonly type: 'job';
+  readonly id: number;
+  readonly kind: 'store_result';
+  readonly key: TryKey;
+  readonly resultPath: string;
+  readonly results: WorkerResultStore;
+}
+
+export type ParentMessage = JobMessage | StoreResultMessage;
 
 export interface OutputMessage {
   readonly type: 'out';
@@ -30,6 +55,8 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
+export type WorkerFailureKind = 'user_error' | 'result_invalid' | 'upstream_unavailable';
+
 export type DoneMessage =
   | {
       readonly type: 'done';
@@ -38,7 +65,7 @@ export type DoneMessage =
       /** run: the return value as JSON text, or null when the function returned undefined. */
       readonly resultJson?: string | null;
       /** render: what the args / env functions gave. */
-      readonly rendered?: { readonly args?: string[]; readonly env?: Record<string, string> };
+      readonly rendered?: { readonly command?: string; readonly args?: string[]; readonly env?: Record<string, string> };
     }
   | {
       readonly type: 'done';
@@ -47,8 +74,8 @@ export type DoneMessage =
       readonly error: SerializedError;
       /** The function threw a skip (SkipError). */
       readonly skip: boolean;
-      /** What went wrong: the user's code, or the value it returned. */
-      readonly kind: 'user_error' | 'result_invalid';
+      /** What went wrong: the user's code, the value it returned, or reading an upstream result. */
+      readonly kind: WorkerFailureKind;
     };
 
 export type WorkerMessage = OutputMessage | DoneMessage;

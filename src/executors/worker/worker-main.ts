@@ -9,6 +9,8 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { findDags, type LoadedDag, type TaskCallables } from '../../sdk/user-code.js';
+import type { ResolvedValues } from '../deferred.js';
+import { readDeferred, storeResultFile, storeReturnValue } from './offloaded.js';
 import type { DoneMessage, JobMessage, ParentMessage, SerializedError, WorkerMessage } from './protocol.js';
 
 const send = (msg: WorkerMessage, then?: () => void): void => {
@@ -18,7 +20,7 @@ const send = (msg: WorkerMessage, then?: () => void): void => {
 
 // ---- output capture -------------------------------------------------------------------
 
-let currentJob: JobMessage | undefined;
+let currentJob: ParentMessage | undefined;
 const pendingOutput: { stream: 'stdout' | 'stderr'; data: string }[] = [];
 let flushScheduled = false;
 
@@ -137,10 +139,17 @@ function checkEnv(value: unknown): Record<string, string> {
 }
 
 async function runJob(job: JobMessage): Promise<DoneMessage> {
-  const ctx = { ...job.context, inputs: { ...job.context.inputs } };
-  let callables: TaskCallables;
+  let deferred: ResolvedValues | undefined;
   try {
-    callables = await findCallables(job);
+    deferred = await readDeferred(job);
+  } catch (err) {
+    return { type: 'done', id: job.id, ok: false, error: serializeError(err), skip: false, kind: 'upstream_unavailable' };
+  }
+  const ctx = { ...job.context, inputs: { ...(deferred?.inputs ?? job.context.inputs) } };
+  let callables: TaskCallables = {};
+  try {
+    // A render job of values alone (no args or env function) needs nothing from the DAG file.
+    if (job.kind === 'run' || job.want?.args || job.want?.env) callables = await findCallables(job);
   } catch (err) {
     return { type: 'done', id: job.id, ok: false, error: serializeError(err), skip: false, kind: 'user_error' };
   }
@@ -148,7 +157,11 @@ async function runJob(job: JobMessage): Promise<DoneMessage> {
   try {
     value = await withEnv(job.env, async () => {
       if (job.kind === 'render') {
-        const rendered: { args?: string[]; env?: Record<string, string> } = {};
+        const rendered: { command?: string; args?: string[]; env?: Record<string, string> } = {
+          ...(deferred?.command !== undefined ? { command: deferred.command } : {}),
+          ...(deferred?.args ? { args: deferred.args } : {}),
+          ...(deferred?.env ? { env: deferred.env } : {}),
+        };
         if (job.want?.args) {
           if (!callables.args) throw new Error(`task "${job.code.taskId}" has no args function`);
           rendered.args = checkStrings(await callables.args(ctx), 'args');
@@ -170,7 +183,9 @@ async function runJob(job: JobMessage): Promise<DoneMessage> {
   try {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`a ${typeof value} is not JSON`);
-    return { type: 'done', id: job.id, ok: true, resultJson: json };
+    const stored = await storeReturnValue(json, job);
+    if ('message' in stored) return { type: 'done', id: job.id, ok: false, skip: false, kind: 'result_invalid', error: { name: 'Error', message: stored.message } };
+    return { type: 'done', id: job.id, ok: true, resultJson: stored.json };
   } catch (err) {
     const e = serializeError(err);
     return {
@@ -198,7 +213,7 @@ process.on('message', (msg: ParentMessage) => {
     return;
   }
   currentJob = msg;
-  runJob(msg).then(finish, (err) => finish({ type: 'done', id: msg.id, ok: false, error: serializeError(err), skip: false, kind: 'user_error' }));
+  (msg.kind === 'store_result' ? storeResultFile(msg) : runJob(msg)).then(finish, (err) => finish({ type: 'done', id: msg.id, ok: false, error: serializeError(err), skip: false, kind: 'user_error' }));
 });
 
 // An error thrown outside the awaited chain of the job (a stray callback, an unhandled

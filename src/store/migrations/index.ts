@@ -10,6 +10,8 @@ import * as m0008 from './0008_pool_gpus.js';
 import * as m0009 from './0009_task_cache.js';
 import * as m0010 from './0010_change_feed.js';
 import * as m0012 from './0012_notification_outbox.js';
+import * as m0013 from './0013_remote_log.js';
+import * as m0014 from './0014_sweep_decisions.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -24,6 +26,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0009_task_cache': m0009,
   '0010_change_feed': m0010,
   '0012_notification_outbox': m0012,
+  '0013_remote_log': m0013,
+  '0014_sweep_decisions': m0014,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -125,6 +125,21 @@ export interface TaskInstance {
   failure: string | null;
   reason: string | null;
   item: unknown;
+  /** True when it reused the result of an earlier try with the same cache key instead of running. */
+  cached?: boolean;
+  /** That try, when cached. */
+  cached_from?: CachedFrom | null;
+}
+
+/** The try whose result a cached task instance reused. */
+export interface CachedFrom {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  artifacts_uri: string;
+  cache_key: string;
 }
 
 export interface TaskSummary {
@@ -215,6 +230,8 @@ export interface GridCell {
   try_number?: number;
   duration_ms?: number | null;
   failure?: string | null;
+  /** Present and true when the instance reused an earlier try's result (task caching). */
+  cached?: boolean;
   /** A mapped task: its instances, and their counts by state. */
   total?: number;
   counts?: Record<string, number>;

@@ -2,13 +2,16 @@
 import { type ReactNode, useId } from 'react';
 import { ApiError } from '../api/client.js';
 import { plural } from '../lib/format.js';
-import { STATE_WORDS, TASK_STATE_ORDER, stateColor } from '../lib/states.js';
+import { STATE_WORDS, TASK_STATE_ORDER, shownState, stateColor } from '../lib/states.js';
 
-export function StateBadge({ state, title }: { state: string; title?: string }) {
+/** A state in words and colour; a cached success shows as `cached` (data-state keeps the real state). */
+export function StateBadge({ state, cached, title }: { state: string; cached?: boolean; title?: string }) {
+  const shown = shownState(state, cached);
+  const words = STATE_WORDS[shown] ?? shown;
   return (
-    <span className="badge" data-state={state} title={title ?? STATE_WORDS[state] ?? state}>
-      <span className="dot" style={{ background: stateColor(state) }} aria-hidden="true" />
-      {STATE_WORDS[state] ?? state}
+    <span className="badge" data-state={state} data-cached={shown === 'cached' ? 'true' : undefined} title={title ?? (shown === 'cached' ? 'cached: succeeded by reusing an earlier result, without running' : words)}>
+      <span className="dot" style={{ background: stateColor(shown) }} aria-hidden="true" />
+      {words}
     </span>
   );
 }

@@ -27,7 +27,17 @@ export const STATE_WORDS: Readonly<Record<string, string>> = {
   skipped: 'skipped',
   upstream_failed: 'upstream failed',
   removed: 'removed',
+  cached: 'cached',
 };
+
+/**
+ * The state shown for an instance: `cached` for a success that reused an earlier try's result
+ * (task caching) instead of running, its own state otherwise. `cached` is not a state of the
+ * store: it has its own word and colour only.
+ */
+export function shownState(state: string, cached?: boolean): string {
+  return cached && state === 'success' ? 'cached' : state;
+}
 
 export const FINISHED = new Set(['success', 'failed', 'skipped', 'upstream_failed', 'removed']);
 export const ACTIVE_RUN = new Set(['queued', 'running']);

@@ -12,6 +12,7 @@ import { loadRunTasks } from '../lib/run-tasks.js';
 import { FINISHED } from '../lib/states.js';
 import { useQuery } from '../lib/use-query.js';
 import { whyPending } from '../lib/why-pending.js';
+import { CachedFromBox } from './try/CachedFromBox.js';
 import { LogTail } from './try/LogTail.js';
 import { sweepHref } from './ml/sweep-href.js';
 import { tryChartSeries } from '../api/ml.js';
@@ -50,12 +51,18 @@ export function TryPage({ dagId, runId, taskId, mapIndex }: { dagId: string; run
           <Link to="/">DAGs</Link> / <Link to={href.dag(dagId)}>{dagId}</Link> / <Link to={href.run(dagId, runId, mapIndex >= 0 ? taskId : undefined)}>{runId}</Link> /
         </nav>
         <h1 className="mono">{label}</h1>
-        <StateBadge state={t.state} />
+        <StateBadge state={t.state} cached={t.cached} />
         <span className="spacer" />
         {t.state !== 'none' && <ClearButton dagId={dagId} runId={runId} taskIds={[taskId]} label="Clear (run again)" onDone={reload} />}
         <MarkButtons what={label} mark={(s) => api.markTask(dagId, runId, taskId, mapIndex, s)} onDone={reload} />
       </div>
       {(t.state === 'failed' || t.state === 'up_for_retry') && t.failure_class && <FailureBox ti={t} tr={tr} />}
+      {t.cached && (
+        <>
+          <CachedFromBox from={t.cached_from} />
+          {!tr && t.state === 'success' && <ResultView dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} />}
+        </>
+      )}
       {t.state === 'upstream_failed' && (
         <div className="banner error" role="status">
           Not run: an upstream task failed, so its trigger rule could not be met. Clear the failed upstream task (with downstream) to run both again.
@@ -85,7 +92,7 @@ export function TryPage({ dagId, runId, taskId, mapIndex }: { dagId: string; run
         />
       )}
       {!tr && !tries.data && t.try_number > 0 && <Loading what="tries" />}
-      {!tr && tries.data && <div className="empty">No try yet: the task has not started.</div>}
+      {!tr && tries.data && !t.cached && <div className="empty">No try yet: the task has not started.</div>}
       {tr && (
         <div className="try-layout">
           <div className="try-main">

@@ -7,7 +7,7 @@ import { shownGraph } from '../../lib/dag-graph.js';
 import { layoutDag } from '../../lib/graph-layout.js';
 import { href, navigate, setSearch, useLocation } from '../../lib/router.js';
 import { loadRunTasks, mergeCounts, summaryState } from '../../lib/run-tasks.js';
-import { ACTIVE_RUN, STATE_WORDS, TASK_STATE_ORDER, stateColor } from '../../lib/states.js';
+import { ACTIVE_RUN, STATE_WORDS, TASK_STATE_ORDER, shownState, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
 const W = 168;
@@ -126,6 +126,8 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
             const counts = node.kind === 'group' || node.mapped ? mergeCounts(cellList) : undefined;
             const single = node.kind === 'task' ? cellList[0] : undefined;
             const state = counts ? (Object.keys(counts).length ? summaryState(counts) : 'none') : single?.state ?? 'none';
+            // A cached success has its own word and colour; data-state keeps the real state.
+            const shown = counts ? state : shownState(state, single?.ti?.cached);
             const total = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
             const open = () => {
               if (node.kind === 'group') return onToggleGroup(node.label);
@@ -142,21 +144,22 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
                 className={`node ${node.kind}`}
                 data-node={n.id}
                 data-state={state}
-                aria-label={`${node.kind === 'group' ? 'group' : 'task'} ${node.label}: ${STATE_WORDS[state] ?? state}${total ? `, ${total} instances` : ''}`}
+                data-cached={shown === 'cached' ? 'true' : undefined}
+                aria-label={`${node.kind === 'group' ? 'group' : 'task'} ${node.label}: ${STATE_WORDS[shown] ?? shown}${total ? `, ${total} instances` : ''}`}
                 onClick={(e) => {
                   e.preventDefault();
                   open();
                 }}
               >
                 <title>{node.kind === 'group' ? `${node.label}: ${node.tasks.length} tasks (click to expand)` : n.id}</title>
-                <rect x={x} y={y} width={n.width} height={n.height} rx={6} className="node-box" style={{ stroke: stateColor(state) }} />
-                <rect x={x} y={y} width={5} height={n.height} rx={2} style={{ fill: stateColor(state) }} />
+                <rect x={x} y={y} width={n.width} height={n.height} rx={6} className="node-box" style={{ stroke: stateColor(shown) }} />
+                <rect x={x} y={y} width={5} height={n.height} rx={2} style={{ fill: stateColor(shown) }} />
                 <text x={x + 12} y={y + 17} className="node-label">
                   {node.kind === 'group' ? `▸ ${node.label}` : node.label.length > MAX_LABEL ? `${node.label.slice(0, MAX_LABEL - 1)}…` : node.label}
                   {node.mapped && node.kind === 'task' ? ' [ ]' : ''}
                 </text>
                 <text x={x + 12} y={y + 32} className="node-sub">
-                  {node.kind === 'group' ? `${node.tasks.length} tasks` : counts && total ? `${total.toLocaleString()} mapped` : STATE_WORDS[state] ?? state}
+                  {node.kind === 'group' ? `${node.tasks.length} tasks` : counts && total ? `${total.toLocaleString()} mapped` : STATE_WORDS[shown] ?? shown}
                 </text>
                 {counts && total > 0 && (
                   <g transform={`translate(0 ${y + n.height - 8})`}>

@@ -10,7 +10,7 @@ import { between, duration, time } from '../../lib/format.js';
 import { cellState, gridRunCount, groupCounts, isMappedCell } from '../../lib/grid-cells.js';
 import { Link, href, setSearch, useLocation } from '../../lib/router.js';
 import { taskRows, type Row } from '../../lib/rows.js';
-import { ACTIVE_RUN, STATE_WORDS, stateColor } from '../../lib/states.js';
+import { ACTIVE_RUN, STATE_WORDS, shownState, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
 export function GridView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; collapsed: ReadonlySet<string>; onToggleGroup: (g: string) => void }) {
@@ -75,8 +75,8 @@ export function GridView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; co
 function Legend() {
   return (
     <span className="legend" aria-label="state colours">
-      {['success', 'failed', 'running', 'queued', 'scheduled', 'up_for_retry', 'upstream_failed', 'skipped', 'none'].map((s) => (
-        <span key={s} className="legend-item">
+      {['success', 'cached', 'failed', 'running', 'queued', 'scheduled', 'up_for_retry', 'upstream_failed', 'skipped', 'none'].map((s) => (
+        <span key={s} className="legend-item" data-legend={s}>
           <span className="dot" style={{ background: stateColor(s) }} aria-hidden="true" />
           {STATE_WORDS[s]}
         </span>
@@ -127,15 +127,17 @@ function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row:
       </Link>
     );
   }
+  const shown = shownState(state, c.cached);
   return (
     <Link
       to={href.ti(dagId, runId, row.id, -1)}
       className="cell"
       data-task={row.id}
       data-state={state}
-      title={`${row.id}: ${STATE_WORDS[state] ?? state}${c.duration_ms ? `, ${duration(c.duration_ms)}` : ''}${c.failure ? `\n${c.failure}` : ''}`}
-      aria-label={`${row.id}: ${STATE_WORDS[state] ?? state}`}
-      style={{ background: stateColor(state) }}
+      data-cached={shown === 'cached' ? 'true' : undefined}
+      title={`${row.id}: ${STATE_WORDS[shown] ?? shown}${c.duration_ms ? `, ${duration(c.duration_ms)}` : ''}${c.failure ? `\n${c.failure}` : ''}`}
+      aria-label={`${row.id}: ${STATE_WORDS[shown] ?? shown}`}
+      style={{ background: stateColor(shown) }}
     />
   );
 }

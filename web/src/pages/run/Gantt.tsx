@@ -5,7 +5,7 @@ import type { DagDetail, RunDetail } from '../../api/types.js';
 import { duration } from '../../lib/format.js';
 import { href, navigate } from '../../lib/router.js';
 import { type RunTasks, topoOrder } from '../../lib/run-tasks.js';
-import { STATE_WORDS, stateColor } from '../../lib/states.js';
+import { STATE_WORDS, shownState, stateColor } from '../../lib/states.js';
 
 interface Bar {
   task: string;
@@ -57,7 +57,7 @@ export function Gantt({ dag, run, cells }: { dag: DagDetail; run: RunDetail; cel
       }
       bars.push({ task: t.task_id, start, end, state: c.state, approx, mapped: true, mapIndex: -1 });
     } else if (c.ti?.start_date) {
-      bars.push({ task: t.task_id, start: Date.parse(c.ti.start_date), end: c.ti.end_date ? Date.parse(c.ti.end_date) : now, state: c.state, approx: false, mapped: false, mapIndex: c.ti.map_index });
+      bars.push({ task: t.task_id, start: Date.parse(c.ti.start_date), end: c.ti.end_date ? Date.parse(c.ti.end_date) : now, state: shownState(c.state, c.ti.cached), approx: false, mapped: false, mapIndex: c.ti.map_index });
     }
   }
   if (!bars.length) return <div className="empty">No task has started yet.</div>;

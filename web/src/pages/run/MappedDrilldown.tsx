@@ -105,7 +105,7 @@ export function MappedDrilldown({ dagId, runId, task, active, onClose, onChanged
                   </td>
                   <td className="mono small clamp">{ti.item === null || ti.item === undefined ? '—' : JSON.stringify(ti.item)}</td>
                   <td>
-                    <StateBadge state={ti.state} />
+                    <StateBadge state={ti.state} cached={ti.cached} />
                   </td>
                   <td className="small">{ti.try_number || '—'}</td>
                   <td className="small">{duration(ti.duration_ms)}</td>
