@@ -21,7 +21,7 @@ import { LocalExecutor } from '../src/executors/local/local-executor.js';
 import type { ResultStoreSpec } from '../src/executors/result-store.js';
 import type { CommandLaunch, ExecutorEvent, InlineLaunch, TaskContextData, TryKey } from '../src/executors/types.js';
 import { WorkerPool } from '../src/executors/worker/pool.js';
-import { bigValue, chain, expandOver, mapped, tooBig } from './fixtures/dags-offload/offload.js';
+import { bigValue, chain, elsewhere, expandOver, mapped, tooBig } from './fixtures/dags-offload/offload.js';
 import { type LiveScheduler, liveScheduler } from './support/live-scheduler.js';
 
 const FILE = path.resolve('test/fixtures/dags-offload/offload.ts');
@@ -317,4 +317,40 @@ describe('an upstream result that cannot be read', () => {
     expect(fin.reason).toContain(`${missing().$artifact} does not exist`);
     expect(fs.existsSync(marker)).toBe(false);
   });
+});
+
+describe('an executor that cannot read stored results', () => {
+  /** A real local executor that declares it cannot read stored results, as the Kubernetes executor does. */
+  class CannotReadStored extends LocalExecutor {
+    override readonly readsStoredResults = false;
+  }
+
+  it('fails the reading try before launch, naming the upstream task and what to do', async () => {
+    const s = await fileStore();
+    const pool = new WorkerPool({ size: 1 });
+    const executors = {
+      local: new LocalExecutor({ killGraceMs: 200, workerPool: pool, resultStore: s.spec }),
+      no_stored_results: new CannotReadStored({ killGraceMs: 200, workerPool: pool }),
+    };
+    const launched: string[] = [];
+    executors.no_stored_results.onEvent((e) => e.type === 'started' && launched.push(e.key.taskId));
+    try {
+      live = await liveScheduler({ executors });
+      await live.register(elsewhere, FILE);
+      const runId = await live.trigger('offload_elsewhere');
+      expect(await live.finished('offload_elsewhere', runId, 60_000)).toBe('failed');
+      await expectStoredRef(s, 'offload_elsewhere', runId, 'wide', bigValue());
+      const row = await ti('offload_elsewhere', runId, 'use_elsewhere');
+      expect(row.state).toBe('failed');
+      expect(row.reason).toContain("reads a result kept in the artifact store (from wide), which executor 'no_stored_results' cannot read");
+      expect(row.reason).toContain('TRAINYARD_RESULT_LIMIT_BYTES');
+      expect(launched).toEqual([]);
+    } finally {
+      await live?.close();
+      live = undefined;
+      await Promise.all(Object.values(executors).map((e) => e.close(200)));
+      await pool.close(200);
+      await s.store.close();
+    }
+  }, 120_000);
 });

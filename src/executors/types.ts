@@ -212,6 +212,8 @@ export interface Executor {
    * (pools with a GPU quota count them). Default: `resources.gpu`.
    */
   gpuRequest?(req: { readonly resources: Resources; readonly pod?: Readonly<Record<string, unknown>> }): number;
+  /** Whether it can start tries whose values read results kept in the artifact store (`deferred`). */
+  readonly readsStoredResults?: boolean;
   /** Stop accepting launches; wait up to graceMs for running tries; then kill them. */
   close(graceMs?: number): Promise<void>;
 }

@@ -673,6 +673,11 @@ export class Scheduler {
       } catch (e) {
         launchError = (e as Error).message;
       }
+      if (req && 'deferred' in req && req.deferred && !executor!.readsStoredResults) {
+        const from = Object.keys(req.deferred.results).join(', ');
+        launchError = `it reads a result kept in the artifact store (from ${from}), which executor '${executorName}' cannot read; keep that result under the inline limit (TRAINYARD_RESULT_LIMIT_BYTES), or have the upstream task write it to the artifact store itself and return its URI`;
+        req = undefined;
+      }
       this.writes.insertTries([
         {
           dag_id: key.dagId,

@@ -126,6 +126,8 @@ const fmtMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
+  /** Its workers read stored results before a try starts. */
+  readonly readsStoredResults: boolean = true;
   readonly host: string;
   private readonly ledger: ResourceLedger;
   private readonly killGraceMs: number;
