@@ -80,5 +80,15 @@ export function claimsConformance(name: string, open: () => Promise<OpenedStore>
       expect(h.filter((x) => x === 'a')).toHaveLength(3);
       expect(h.filter((x) => x === 'b')).toHaveLength(3);
     });
+
+    it('three claimers starting together, again and again, always split the runs evenly', async () => {
+      for (const id of ['a', 'b', 'c']) await store.heartbeat(id, 'host', 1, NOW);
+      for (let round = 0; round < 5; round++) {
+        await store.db.deleteFrom('dag_run').execute();
+        await queueRuns(9);
+        const counts = await Promise.all(['a', 'b', 'c'].map((id) => store.claimRuns(id, [], 32)));
+        expect(counts, `round ${round}`).toEqual([3, 3, 3]);
+      }
+    });
   });
 }

@@ -56,14 +56,13 @@ export async function planClaim(db: Kysely<Database>, me: string, dead: readonly
  * Claims up to its fair share of the active runs that no live scheduler works on (unclaimed,
  * or held by a dead one), in one statement. The DAGs take turns: each DAG's oldest run comes
  * first, then each DAG's second oldest, and so on, so a DAG catching up on thousands of queued
- * runs does not keep another DAG's new run unclaimed. On Postgres concurrent claimers skip each
- * other's locked rows; the outer guard repeats the condition, so a run is never taken from a
- * scheduler that claimed it meanwhile. Returns how many runs it took.
+ * runs does not keep another DAG's new run unclaimed. The guard repeats the condition, so a
+ * run is never taken from a scheduler that claimed it meanwhile. Returns how many runs it took.
  */
 export async function claimFairShare(db: Kysely<Database>, dialect: DialectName, me: string, dead: readonly string[], limit: number): Promise<number> {
   const plan = await planClaim(db, me, dead, limit);
   if (plan.take === 0) return 0;
-  // Columns are qualified: on Postgres the update also reads the picked rows.
+  if (dialect === 'postgres') return claimOnPostgres(db, me, dead, plan.take);
   const claimable = (eb: ExpressionBuilder<Database, 'dag_run'>) =>
     eb.and([
       eb('dag_run.state', 'in', ACTIVE),
@@ -75,32 +74,48 @@ export async function claimFairShare(db: Kysely<Database>, dialect: DialectName,
     .where(claimable)
     .as('ranked');
   const pick = db.selectFrom(ranked).select(['ranked.dag_id', 'ranked.run_id']).orderBy('ranked.turn').orderBy('ranked.queued_at').limit(plan.take);
-  const r =
-    dialect === 'postgres'
-      ? // Row locks cannot be taken in a query with a window function: the pick is a CTE that
-        // runs once (materialized), and a second CTE locks its rows, skipping locked ones.
-        await db
-          .with((cte) => cte('pick').materialized(), () => pick)
-          .with('picked', (qb) =>
-            qb
-              .selectFrom('dag_run')
-              .select(['dag_run.dag_id', 'dag_run.run_id'])
-              .where((eb) => eb(eb.refTuple('dag_run.dag_id', 'dag_run.run_id'), 'in', eb.selectFrom('pick').select(['pick.dag_id', 'pick.run_id']).$asTuple('dag_id', 'run_id')))
-              .forUpdate()
-              .skipLocked(),
-          )
-          .updateTable('dag_run')
-          .set({ claimed_by: me })
-          .from('picked')
-          .whereRef('dag_run.dag_id', '=', 'picked.dag_id')
-          .whereRef('dag_run.run_id', '=', 'picked.run_id')
-          .where((eb) => claimable(eb as unknown as ExpressionBuilder<Database, 'dag_run'>))
-          .executeTakeFirst()
-      : await db
-          .updateTable('dag_run')
-          .set({ claimed_by: me })
-          .where((eb) => eb(eb.refTuple('dag_id', 'run_id'), 'in', pick.$asTuple('dag_id', 'run_id')))
-          .where(claimable)
-          .executeTakeFirst();
+  const r = await db
+    .updateTable('dag_run')
+    .set({ claimed_by: me })
+    .where((eb) => eb(eb.refTuple('dag_id', 'run_id'), 'in', pick.$asTuple('dag_id', 'run_id')))
+    .where(claimable)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/**
+ * Postgres: each DAG's oldest claimable runs, up to `take` per DAG, are locked first, skipping
+ * rows another claimer holds, so concurrent claimers take disjoint runs, each up to its share.
+ * Then the DAGs take turns among the locked rows (row locks and a window function cannot be in
+ * one query level). The update repeats the claimable condition.
+ */
+async function claimOnPostgres(db: Kysely<Database>, me: string, dead: readonly string[], take: number): Promise<number> {
+  const active = sql.join(ACTIVE.map((s) => sql.lit(s)));
+  const free = (t: string) =>
+    dead.length
+      ? sql`(${sql.ref(`${t}.claimed_by`)} is null or ${sql.ref(`${t}.claimed_by`)} in (${sql.join(dead)}))`
+      : sql`${sql.ref(`${t}.claimed_by`)} is null`;
+  const r = await sql`
+    with locked as (
+      select c.dag_id, c.run_id, c.queued_at
+      from (select distinct dag_id from dag_run d where d.state in (${active}) and ${free('d')}) dags
+      cross join lateral (
+        select r.dag_id, r.run_id, r.queued_at from dag_run r
+        where r.dag_id = dags.dag_id and r.state in (${active}) and ${free('r')}
+        order by r.queued_at limit ${take}
+        for update of r skip locked
+      ) c
+    ),
+    picked as (
+      select dag_id, run_id from (
+        select dag_id, run_id, queued_at, row_number() over (partition by dag_id order by queued_at) as turn from locked
+      ) ranked
+      order by turn, queued_at limit ${take}
+    )
+    update dag_run set claimed_by = ${me}
+    from picked
+    where dag_run.dag_id = picked.dag_id and dag_run.run_id = picked.run_id
+      and dag_run.state in (${active}) and ${free('dag_run')}`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
