@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 /**
  * Benchmark of the Kubernetes executor (not a test): a mapped sweep of N pods (default
- * 1,000) on KWOK GPU nodes (default 100 × 8 GPUs), each pod "running" 1 s, next to a bare
- * client creating N pods on the same cluster in the same run.
+ * 1,000) on KWOK GPU nodes (default 100 × 8 GPUs), each pod "running" 1 s, against a bare
+ * client creating N pods on the same cluster, alternated rep by rep in the same run.
  *
  *   node bench/k8s-sweep.mjs [--pods 1000] [--nodes 100] [--duration 1s] [--concurrency 32]
- *                            [--qps 500] [--burst 1000] [--no-logs] [--kubeconfig FILE] [--keep]
+ *                            [--qps 500] [--burst 1000] [--reps 3] [--warmup 50] [--no-logs]
+ *                            [--baseline-src DIR] [--kubeconfig FILE] [--keep]
  *
  * Without --kubeconfig it starts a private cluster with scripts/cluster/up.sh in a temporary
  * state directory on its own ports, registers the nodes with nodes.sh, and stops it at the
- * end (--keep leaves it up). Prints one JSON object:
- * - executor: end-to-end time, pods created per second, the p50/p99 delay from a pod's
- *   status change (its terminal status, as seen by an independent watch in a child process)
- *   to the executor's `finished` event, and the CPU seconds of this process (the executor)
- *   during the sweep;
- * - bare: a plain HTTPS client creating the same pods with the same concurrency, no limits;
- * - ratio: executor pods/s ÷ bare pods/s.
+ * end (--keep leaves it up). Each rep runs every variant once, each in a fresh namespace
+ * watched by an independent reference watch (a child process), and starts with the variant
+ * after the one the rep before started with (before the reps, each variant runs once
+ * unmeasured with --warmup pods, so the first measured rep does not pay for cold code):
+ * - executor: the sweep through the Kubernetes executor (createConcurrency, qps, burst);
+ * - bare: a plain client (the same HTTP client, no rate limit) creating the same pods with
+ *   the same concurrency;
+ * - baseline (with --baseline-src DIR): the executor from another source tree (DIR is its
+ *   src/, e.g. an older commit's), for A/B of executor changes.
+ * Prints one JSON object: per variant the medians and every rep (pods created per second,
+ * end-to-end time, p50/p99 delay from a pod's final status as the reference watch saw it to
+ * the executor's `finished` event, CPU seconds of this process), and ratio: executor pods/s
+ * ÷ bare pods/s, per round and its median.
  */
 import { execFile, fork } from 'node:child_process';
 import https from 'node:https';
@@ -29,7 +36,6 @@ import { register } from 'tsx/esm/api';
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const scripts = path.join(here, '..', 'scripts', 'cluster');
-const src = (p) => import(path.join(here, '..', 'src', p));
 const run = promisify(execFile);
 
 function opt(name, fallback) {
@@ -96,6 +102,7 @@ if (process.argv.includes('--reference-watch')) {
   };
   connect();
   process.send({ ready: true });
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
     if (m === 'report') {
       stopped = true;
@@ -104,8 +111,6 @@ if (process.argv.includes('--reference-watch')) {
       process.exit(0);
     }
   });
-} else {
-  await main();
 }
 
 async function main() {
@@ -115,7 +120,10 @@ async function main() {
   const concurrency = opt('concurrency', 32);
   const qps = opt('qps', 500);
   const burst = opt('burst', 1000);
+  const reps = opt('reps', 3);
+  const warmup = opt('warmup', 50);
   const streamLogs = !opt('no-logs', false);
+  const baselineSrc = opt('baseline-src', '');
   let kubeconfig = opt('kubeconfig', '');
   let stateDir;
 
@@ -129,58 +137,146 @@ async function main() {
   }
 
   const { KubeConfig } = await import('@kubernetes/client-node');
-  const { KubeApiClient } = await src('executors/kubernetes/api-client.ts');
-  const { KubernetesExecutor } = await src('executors/kubernetes/kubernetes-executor.ts');
-  const { buildPod } = await src('executors/kubernetes/pod-spec.ts');
+  const ours = await modules(path.join(here, '..', 'src'));
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  const admin = new KubeApiClient(kc, { qps: 1000, burst: 2000 });
+  const admin = new ours.KubeApiClient(kc, { qps: 1000, burst: 2000 });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'trainyard-k8s-bench-logs-'));
-  const runId = `bench-${Date.now().toString(36)}`;
-  const machines = {
-    'gpu-a100-1x': {
-      resources: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '1' } },
-      nodeSelector: { 'gpu-type': 'a100' },
-      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }],
+  const cluster = { kc, kubeconfig, admin, tmp };
+  const sweep = { pods, duration, concurrency, qps, burst, streamLogs, warmup };
+
+  const variants = [
+    { name: 'executor', run: (ns, rep) => executorRep(ours, cluster, sweep, ns, `e${rep}`) },
+    { name: 'bare', run: (ns) => bareRep(ours, cluster, sweep, ns) },
+  ];
+  const base = baselineSrc ? await modules(path.resolve(baselineSrc)) : undefined;
+  if (base) {
+    variants.push({ name: 'baseline', run: (ns, rep) => executorRep(base, cluster, sweep, ns, `b${rep}`) });
+  }
+  const results = Object.fromEntries(variants.map((v) => [v.name, []]));
+  const loads = [];
+  if (warmup > 0) {
+    // Unmeasured: the first sweep of a process also pays for compiling its code paths.
+    for (const v of variants) {
+      const ns = await newNamespace(admin, `bench-warmup-${v.name}`);
+      log(`warm-up: ${v.name}, ${warmup} pods`);
+      const run = v.name === 'bare' ? bareRep(ours, cluster, { ...sweep, pods: warmup }, ns) : executorRep(v.name === 'baseline' ? base : ours, cluster, { ...sweep, pods: warmup }, ns, `w${v.name[0]}`);
+      await run;
+      await emptyNamespace(admin, ns);
+      await admin.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+    }
+  }
+  for (let rep = 0; rep < reps; rep++) {
+    // A/B alternated: each rep starts with the next variant.
+    const order = variants.map((_, i) => variants[(i + rep) % variants.length]);
+    for (const v of order) {
+      const load = round(os.loadavg()[0], 2);
+      const ns = await newNamespace(admin, `bench-${v.name}`);
+      const reference = await startReference(kubeconfig, ns);
+      log(`rep ${rep + 1}/${reps}: ${v.name} (load ${load})`);
+      const r = await v.run(ns, rep);
+      const seen = await reference.report();
+      if (r.finishedAt) r.delays = delaysOf(r, seen);
+      delete r.finishedAt;
+      delete r.names;
+      await emptyNamespace(admin, ns);
+      await admin.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+      results[v.name].push({ ...r, load });
+      loads.push(load);
+      log(`  ${v.name}: ${r.podsCreatedPerS} pods/s`);
+    }
+  }
+  admin.close();
+  rmSync(tmp, { recursive: true, force: true });
+  if (stateDir && !opt('keep', false)) {
+    log('stopping the private cluster');
+    await run(path.join(scripts, 'down.sh'), [stateDir], { env: { ...process.env, ...PRIVATE_ENV } });
+  }
+  process.stdout.write(`${JSON.stringify(summary({ sweep, nodes, reps, results, loads }), null, 2)}\n`);
+  process.exit(0);
+}
+
+/** The modules a rep needs, from one source tree (this one, or a baseline's). */
+async function modules(root) {
+  const imp = (p) => import(path.join(root, p));
+  const [{ KubeApiClient }, { KubernetesExecutor }, { buildPod }, { podName }] = await Promise.all([
+    imp('executors/kubernetes/api-client.ts'),
+    imp('executors/kubernetes/kubernetes-executor.ts'),
+    imp('executors/kubernetes/pod-spec.ts'),
+    imp('executors/kubernetes/naming.ts'),
+  ]);
+  return { KubeApiClient, KubernetesExecutor, buildPod, podName };
+}
+
+const machines = {
+  'gpu-a100-1x': {
+    resources: { requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '1' } },
+    nodeSelector: { 'gpu-type': 'a100' },
+    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }],
+  },
+};
+
+/** The launch request of trial i, as the scheduler would make it. */
+function launchRequest(i, runId, duration, tmp) {
+  const key = { dagId: 'sweep', runId, taskId: 'trial', mapIndex: i, tryNumber: 1 };
+  return {
+    kind: 'command',
+    key,
+    env: { TRAINYARD_DAG_ID: 'sweep', TRAINYARD_RUN_ID: runId, TRAINYARD_TASK_ID: 'trial', TRAINYARD_MAP_INDEX: String(i), TRAINYARD_TRY_NUMBER: '1' },
+    resources: { cpu: 0.1, memoryMb: 128, gpu: 0 },
+    killGraceMs: 1000,
+    logPath: path.join(tmp, runId, `trial-${i}.log`),
+    resultPath: '/dev/termination-log',
+    resultLimitBytes: 65536,
+    command: 'python',
+    args: ['train.py', '--trial', String(i)],
+    shell: false,
+    image: 'acme/train:1',
+    pod: { machine: 'gpu-a100-1x', annotations: { 'sim.trainyard.dev/duration': duration, 'sim.trainyard.dev/result': `{"trial":${i}}` } },
+  };
+}
+
+async function newNamespace(admin, prefix) {
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await admin.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+  return name;
+}
+
+async function emptyNamespace(admin, ns) {
+  await admin.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 } }).catch(() => {});
+  for (let i = 0; i < 120; i++) {
+    const l = await admin.request('GET', `/api/v1/namespaces/${ns}/pods`, { query: { limit: 1 } });
+    if (l.items.length === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The independent watch (a child process) on a rep's namespace; report() returns when it saw each pod finish. */
+async function startReference(kubeconfig, ns) {
+  const child = fork(fileURLToPath(import.meta.url), ['--reference-watch', kubeconfig, ns], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise((r) => child.once('message', r));
+  return {
+    report: async () => {
+      child.send('report');
+      const { seen } = await new Promise((r) => child.once('message', r));
+      return seen;
     },
   };
-  const request = (i) => {
-    const key = { dagId: 'sweep', runId, taskId: 'trial', mapIndex: i, tryNumber: 1 };
-    return {
-      kind: 'command',
-      key,
-      env: { TRAINYARD_DAG_ID: 'sweep', TRAINYARD_RUN_ID: runId, TRAINYARD_TASK_ID: 'trial', TRAINYARD_MAP_INDEX: String(i), TRAINYARD_TRY_NUMBER: '1' },
-      resources: { cpu: 0.1, memoryMb: 128, gpu: 0 },
-      killGraceMs: 1000,
-      logPath: path.join(tmp, `trial-${i}.log`),
-      resultPath: '/dev/termination-log',
-      resultLimitBytes: 65536,
-      command: 'python',
-      args: ['train.py', '--trial', String(i)],
-      shell: false,
-      image: 'acme/train:1',
-      pod: { machine: 'gpu-a100-1x', annotations: { 'sim.trainyard.dev/duration': duration, 'sim.trainyard.dev/result': `{"trial":${i}}` } },
-    };
-  };
-  const newNamespace = async (prefix) => {
-    const name = `${prefix}-${Date.now().toString(36)}`;
-    await admin.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-    return name;
-  };
-  const emptyNamespace = async (ns) => {
-    await admin.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 } }).catch(() => {});
-    for (let i = 0; i < 120; i++) {
-      const l = await admin.request('GET', `/api/v1/namespaces/${ns}/pods`, { query: { limit: 1 } });
-      if (l.items.length === 0) return;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
+}
 
-  // ---- the executor ----------------------------------------------------------------------
-  const execNs = await newNamespace('bench-exec');
-  const reference = fork(fileURLToPath(import.meta.url), ['--reference-watch', kubeconfig, execNs], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  await new Promise((r) => reference.once('message', r));
-  const executor = new KubernetesExecutor({ kubeconfigPath: kubeconfig, namespace: execNs, machines, qps, burst, createConcurrency: concurrency, streamLogs, onClose: 'delete' });
+/** One sweep through the Kubernetes executor: creation rate, status-to-event delays, CPU. */
+async function executorRep(m, cluster, sweep, ns, tag) {
+  const runId = `bench-${tag}-${Date.now().toString(36)}`;
+  const executor = new m.KubernetesExecutor({
+    kubeconfigPath: cluster.kubeconfig,
+    namespace: ns,
+    machines,
+    qps: sweep.qps,
+    burst: sweep.burst,
+    createConcurrency: sweep.concurrency,
+    streamLogs: sweep.streamLogs,
+    onClose: 'delete',
+  });
   await executor.api();
   const finishedAt = {};
   const outcomes = {};
@@ -191,38 +287,39 @@ async function main() {
     if (e.type !== 'finished') return;
     finishedAt[e.key.mapIndex] = Date.now();
     outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
-    if (++finished === pods) allDone();
+    if (++finished === sweep.pods) allDone();
   });
-  log(`executor: launching ${pods} pods (concurrency ${concurrency}, qps ${qps}, burst ${burst}, logs ${streamLogs ? 'on' : 'off'})`);
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
-  const reqs = Array.from({ length: pods }, (_, i) => request(i));
+  const reqs = Array.from({ length: sweep.pods }, (_, i) => launchRequest(i, runId, sweep.duration, cluster.tmp));
   await Promise.all(reqs.map((r) => executor.launch(r)));
   const tCreated = Date.now() - t0;
   await done;
   const tEnd = Date.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  reference.send('report');
-  const { seen, events: refEvents, status: refStatus } = await new Promise((r) => reference.once('message', r));
-  log(`reference watch: HTTP ${refStatus}, ${refEvents} events, ${Object.keys(seen).length} pods seen finishing`);
-  const { podName } = await src('executors/kubernetes/naming.ts');
-  const delays = reqs
-    .map((r, i) => {
-      const at = seen[podName(r.key, executor.id)];
-      return at === undefined || finishedAt[i] === undefined ? null : finishedAt[i] - at;
-    })
-    .filter((d) => d !== null)
-    .sort((a, b) => a - b);
-  const executorRequests = (await executor.api()).requests;
+  const client = await executor.api();
+  const apiRequests = client.requests;
+  const limiterWaits = client.limiterWaits;
   await executor.close();
-  await emptyNamespace(execNs);
+  return {
+    createS: round(tCreated / 1000),
+    podsCreatedPerS: round(sweep.pods / (tCreated / 1000), 1),
+    endToEndS: round(tEnd / 1000),
+    outcomes,
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6),
+    apiRequests,
+    ...(limiterWaits !== undefined ? { rateLimiterWaits: limiterWaits } : {}),
+    finishedAt,
+    names: reqs.map((r) => m.podName(r.key, executor.id)),
+  };
+}
 
-  // ---- a bare client ---------------------------------------------------------------------
-  const bareNs = await newNamespace('bench-bare');
-  const bare = new KubeApiClient(kc, { qps: 1e9, burst: 1e9 });
+/** A plain client creating the same pods (built beforehand) with the same concurrency and no rate limit. */
+async function bareRep(m, cluster, sweep, ns) {
+  const bare = new m.KubeApiClient(cluster.kc, { qps: 1e9, burst: 1e9 });
   const defaults = {
     executorId: 'bare',
-    namespace: bareNs,
+    namespace: ns,
     resultPath: '/dev/termination-log',
     cpuLimits: false,
     localOnlyEnv: [],
@@ -231,56 +328,88 @@ async function main() {
     startupTimeoutMs: 600_000,
     onFinish: 'delete',
   };
-  const barePods = reqs.map((r) => buildPod({ req: r, defaults }).pod);
-  log(`bare client: creating ${pods} pods (concurrency ${concurrency})`);
+  const runId = `bench-bare-${Date.now().toString(36)}`;
+  const barePods = Array.from({ length: sweep.pods }, (_, i) => m.buildPod({ req: launchRequest(i, runId, sweep.duration, cluster.tmp), defaults }).pod);
+  const cpu0 = process.cpuUsage();
   const b0 = Date.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: sweep.concurrency }, async () => {
       while (next < barePods.length) {
         const p = barePods[next++];
-        await bare.request('POST', `/api/v1/namespaces/${bareNs}/pods`, { body: p });
+        await bare.request('POST', `/api/v1/namespaces/${ns}/pods`, { body: p });
       }
     }),
   );
   const tBare = Date.now() - b0;
-  await emptyNamespace(bareNs);
+  const cpu = process.cpuUsage(cpu0);
   bare.close();
-  admin.close();
-  rmSync(tmp, { recursive: true, force: true });
+  return { createS: round(tBare / 1000), podsCreatedPerS: round(sweep.pods / (tBare / 1000), 1), cpuSeconds: round((cpu.user + cpu.system) / 1e6) };
+}
 
-  if (stateDir && !opt('keep', false)) {
-    log('stopping the private cluster');
-    await run(path.join(scripts, 'down.sh'), [stateDir], { env: { ...process.env, ...PRIVATE_ENV } });
-  }
+/** Delays from the reference watch's sight of a final status to the executor's finished event. */
+function delaysOf(r, seen) {
+  return r.names
+    .map((name, i) => (seen[name] === undefined || r.finishedAt[i] === undefined ? null : r.finishedAt[i] - seen[name]))
+    .filter((d) => d !== null)
+    .sort((a, b) => a - b);
+}
 
-  const execRate = pods / (tCreated / 1000);
-  const bareRate = pods / (tBare / 1000);
-  const result = {
+const median = (xs) => {
+  const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+function executorSummary(reps) {
+  const all = reps.flatMap((r) => r.delays ?? []).sort((a, b) => a - b);
+  return {
+    podsCreatedPerS: { median: round(median(reps.map((r) => r.podsCreatedPerS)), 1), reps: reps.map((r) => r.podsCreatedPerS) },
+    endToEndS: { median: median(reps.map((r) => r.endToEndS)), reps: reps.map((r) => r.endToEndS) },
+    statusToEventDelayMs: { samples: all.length, p50: pct(all, 50), p99: pct(all, 99), max: all.at(-1) ?? null, p99PerRep: reps.map((r) => pct(r.delays ?? [], 99)) },
+    cpuSeconds: { median: median(reps.map((r) => r.cpuSeconds)), reps: reps.map((r) => r.cpuSeconds) },
+    apiRequests: reps.map((r) => r.apiRequests),
+    ...(reps[0]?.rateLimiterWaits !== undefined ? { rateLimiterWaits: reps.map((r) => r.rateLimiterWaits) } : {}),
+    outcomes: reps.map((r) => r.outcomes),
+    loadAtStart: reps.map((r) => r.load),
+  };
+}
+
+function summary({ sweep, nodes, reps, results, loads }) {
+  const bare = results.bare;
+  const pairs = (name) => results[name].map((r, i) => round(r.podsCreatedPerS / bare[i].podsCreatedPerS, 2));
+  const out = {
     benchmark: 'k8s-sweep',
-    pods,
+    pods: sweep.pods,
     gpuNodes: nodes,
     gpusPerNode: 8,
-    podDuration: duration,
-    machine: { cpus: os.cpus().length, loadavg1: round(os.loadavg()[0], 2), node: process.version },
-    executor: {
-      endToEndS: round(tEnd / 1000),
-      createS: round(tCreated / 1000),
-      podsCreatedPerS: round(execRate, 1),
-      outcomes,
-      statusToEventDelayMs: { samples: delays.length, p50: pct(delays, 50), p99: pct(delays, 99), max: delays.at(-1) ?? null },
-      cpuSeconds: round((cpu.user + cpu.system) / 1e6),
-      apiRequests: executorRequests,
-      settings: { createConcurrency: concurrency, qps, burst, streamLogs },
+    podDuration: sweep.duration,
+    reps,
+    machine: { cpus: os.cpus().length, node: process.version, loadavg1: { min: Math.min(...loads), max: Math.max(...loads) } },
+    settings: { createConcurrency: sweep.concurrency, qps: sweep.qps, burst: sweep.burst, streamLogs: sweep.streamLogs, warmupPods: sweep.warmup },
+    executor: executorSummary(results.executor),
+    bare: {
+      podsCreatedPerS: { median: round(median(bare.map((r) => r.podsCreatedPerS)), 1), reps: bare.map((r) => r.podsCreatedPerS) },
+      cpuSeconds: { median: median(bare.map((r) => r.cpuSeconds)), reps: bare.map((r) => r.cpuSeconds) },
+      concurrency: sweep.concurrency,
+      loadAtStart: bare.map((r) => r.load),
     },
-    bare: { createS: round(tBare / 1000), podsCreatedPerS: round(bareRate, 1), concurrency },
-    ratio: round(execRate / bareRate, 2),
-    notes: [
-      'status change = the moment an independent watch (a child process) saw the pod reach Succeeded/Failed; event = the executor emitting finished',
-      'cpuSeconds is this process during the sweep: the executor, the event listener and IPC; the reference watch runs in a child',
-      'the kubelet is simulated by KWOK on the same machine, so the API server, scheduler and KWOK compete with the executor for CPU',
-    ],
+    ratio: { median: median(pairs('executor')), pairs: pairs('executor') },
   };
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
+  if (results.baseline) {
+    out.baseline = executorSummary(results.baseline);
+    out.baselineRatio = { median: median(pairs('baseline')), pairs: pairs('baseline') };
+  }
+  out.notes = [
+    'reps alternate: rep n starts with the variant after the one rep n-1 started with; ratio.pairs divides each executor rep by the bare rep of the same round',
+    'both clients: the same concurrency (settings.createConcurrency) and HTTP client; the bare one has no rate limit, the executor its qps/burst (rateLimiterWaits counts requests it delayed)',
+    'the bare client builds its pods before its clock starts; the executor builds them, opens try logs and starts its watches on the clock',
+    'status change = the moment an independent watch (a child process, running during every rep, bare ones too) saw the pod reach Succeeded/Failed; event = the executor emitting finished',
+    'cpuSeconds is this process during the sweep (executor: launch to last finished event; bare: the creations)',
+    'the kubelet is simulated by KWOK on the same machine, so the API server, scheduler and KWOK compete with the executor for CPU',
+  ];
+  return out;
 }
+
+if (!process.argv.includes('--reference-watch')) await main();

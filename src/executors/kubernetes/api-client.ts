@@ -91,6 +91,11 @@ export class KubeApiClient {
   /** Requests sent, for figures. */
   requests = 0;
 
+  /** Requests the client-side rate limit delayed, for figures. */
+  get limiterWaits(): number {
+    return this.limiter.waits;
+  }
+
   constructor(kc: KubeConfig, opts: ApiClientOptions) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster; set its current-context or pass the context option');

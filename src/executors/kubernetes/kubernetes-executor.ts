@@ -18,8 +18,6 @@
  * - adopt() takes back pods after a restart; reap() deletes pods of runs that no longer exist.
  */
 import { EventHub } from '../event-hub.js';
-import { readFile } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { FailureClass } from '../../core/failure.js';
 import type { Resources } from '../../core/spec.js';
@@ -38,7 +36,7 @@ import {
 } from '../types.js';
 import { KubeApiClient, KubeApiError } from './api-client.js';
 import { classifyPod } from './classify.js';
-import { LogFollower, sortableTimestamp } from './log-follower.js';
+import { LogFollower } from './log-follower.js';
 import { managedSelector, podName, tryKeyOfPod } from './naming.js';
 import {
   DEFAULT_LOCAL_ONLY_ENV,
@@ -49,6 +47,21 @@ import {
 } from './options.js';
 import type { EventJson, ListJson, PodJson } from './pod-json.js';
 import { buildPod, checkMachinePreset, PodSpecError, podGpus, requestedGpus, taskPodOptions, type PodBuildDefaults } from './pod-spec.js';
+import { loadKubeConfig, loadTemplate } from './config-files.js';
+import { CreationGate, HeldQueue } from './creation-gate.js';
+import {
+  fmtMs,
+  lastLoggedTimestamp,
+  LAUNCH_ANNOTATION,
+  newPodTry,
+  notACommand,
+  olderThan,
+  podPath,
+  podsPath,
+  type Finish,
+  type LaunchInfo,
+  type PodTry,
+} from './pod-try.js';
 import { Semaphore } from './rate-limit.js';
 import { parseTerminationResult } from './result.js';
 import { ResourceWatcher, type WatchEventType } from './watcher.js';
@@ -59,101 +72,13 @@ const DEFAULT_SKIP_EXIT_CODE = 99;
 const FINISHED_KEYS_KEPT = 200_000;
 /** The longest that log follows, log tails and deletions of finished pods wait for creations. */
 const HOUSEKEEPING_WAIT_MS = 5000;
-/** Annotation with what adopt() needs to follow a pod another process launched. */
-export const LAUNCH_ANNOTATION = 'trainyard.dev/launch';
 
-interface LaunchInfo {
-  readonly container: string;
-  readonly skipExitCode: number;
-  readonly resultLimitBytes: number;
-  readonly logPath: string;
-  readonly killGraceMs: number;
-  readonly executionTimeoutMs?: number;
-  readonly unscheduledTimeoutMs: number;
-  readonly startupTimeoutMs: number;
-  readonly onFinish: CleanupPolicy;
-}
-
-interface Finish {
-  readonly outcome: TryOutcome;
-  readonly exitCode?: number | null;
-  readonly failureClass?: FailureClass;
-  readonly reason?: string;
-  readonly result?: unknown;
-}
-
-interface PodTry {
-  readonly key: TryKey;
-  readonly keyString: string;
-  namespace: string;
-  name: string;
-  info: LaunchInfo;
-  uid?: string;
-  /** resourceVersion when the pod was created or found, to tell a vanished pod from one newer than a list. */
-  rv?: string;
-  node?: string;
-  phase: 'creating' | 'unscheduled' | 'starting' | 'running' | 'finishing' | 'done';
-  /** The pod exists in the API (created, or found). */
-  exists: boolean;
-  startedEmitted: boolean;
-  createdAt: number;
-  pendingReason?: string;
-  schedulerReason?: string;
-  waitingReason?: string;
-  gpus: number;
-  log?: TryLogWriter;
-  /** Timestamp of the log line being written (log lines keep the container's times). */
-  lineAt: number | null;
-  follower?: LogFollower;
-  /** Lines to skip when following a log an earlier process wrote (sortable timestamp). */
-  resumeAfter?: string;
-  kill?: { readonly failureClass: FailureClass; readonly reason: string };
-  /** Ends a wait between creation attempts (a quota refusal) when the try is stopped. */
-  wakeCreate?: () => void;
-  timers: { unscheduled?: NodeJS.Timeout; startup?: NodeJS.Timeout; execution?: NodeJS.Timeout; stop?: NodeJS.Timeout };
-  readonly done: Promise<void>;
-  resolveDone(): void;
-}
+export { LAUNCH_ANNOTATION };
 
 interface NamespaceWatch {
   readonly pods: ResourceWatcher<PodJson>;
   readonly events: ResourceWatcher<EventJson>;
   readonly ready: Promise<void>;
-}
-
-const fmtMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${+(ms / 1000).toFixed(3)} s` : `${+(ms / 60_000).toFixed(2)} min`);
-const podsPath = (ns: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
-const podPath = (ns: string, name: string) => `${podsPath(ns)}/${encodeURIComponent(name)}`;
-
-/** Why a launch that is not a command task cannot become a pod. */
-function notACommand(kind: string): string {
-  return kind === 'inline'
-    ? 'inline TypeScript tasks run on the local executor; give the task executor "local", or make it a command task with an image'
-    : `${kind} tasks are run by the scheduler, not in pods; the Kubernetes executor runs command tasks`;
-}
-
-/** Loads the kubeconfig: a path, else the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
-async function loadKubeConfig(o: KubernetesExecutorOptions): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  if (o.kubeconfigPath) kc.loadFromFile(o.kubeconfigPath);
-  else kc.loadFromDefault();
-  if (o.context) kc.setCurrentContext(o.context);
-  return kc;
-}
-
-async function loadTemplate(t: V1Pod | string | undefined): Promise<V1Pod | undefined> {
-  if (t === undefined || typeof t === 'object') return t;
-  const { loadYaml } = await import('@kubernetes/client-node');
-  let text: string;
-  try {
-    text = await readFile(t, 'utf8');
-  } catch (err) {
-    throw new PodSpecError(`cannot read the pod template ${JSON.stringify(t)}: ${(err as Error).message}`);
-  }
-  const pod = loadYaml<V1Pod>(text);
-  if (!pod || typeof pod !== 'object') throw new PodSpecError(`the pod template ${JSON.stringify(t)} is not a YAML object`);
-  return pod;
 }
 
 export class KubernetesExecutor implements Executor {
@@ -178,8 +103,13 @@ export class KubernetesExecutor implements Executor {
   private closed = false;
   private gpuUsed = 0;
   /** Pod creations queued or in flight; while there are any, housekeeping waits (creations first). */
-  private createsPending = 0;
-  private readonly quietWaiters: (() => void)[] = [];
+  private readonly creations = new CreationGate(HOUSEKEEPING_WAIT_MS);
+  /** Tries whose status lines are held while creations are pending. */
+  private readonly heldLines = new HeldQueue<PodTry>(this.creations, (t) => this.writeHeld(t));
+  /** Tries whose log follow starts once creations are done (those still running then). */
+  private readonly heldFollows = new HeldQueue<PodTry>(this.creations, (t) => {
+    if (t.phase !== 'done' && t.phase !== 'finishing') t.follower?.start();
+  });
   /** Counters for figures and tests. */
   readonly stats = { podsCreated: 0, alreadyExisted: 0, podsDeleted: 0, watchEvents: 0 };
 
@@ -329,7 +259,7 @@ export class KubernetesExecutor implements Executor {
   private pendingReason(t: PodTry, reason: string): void {
     if (reason === t.pendingReason) return;
     t.pendingReason = reason;
-    t.log?.system(reason);
+    this.note(t, reason);
     this.emit({ type: 'pending_reason', key: t.key, reason });
   }
 
@@ -393,7 +323,7 @@ export class KubernetesExecutor implements Executor {
     clearTimeout(t.timers.unscheduled);
     t.timers.unscheduled = undefined;
     if (t.phase === 'creating' || t.phase === 'unscheduled') t.phase = 'starting';
-    t.log?.system(`scheduled on node ${node}`);
+    this.note(t, `scheduled on node ${node}`);
     const ms = t.info.startupTimeoutMs;
     t.timers.startup = setTimeout(() => {
       void this.stop(
@@ -412,7 +342,7 @@ export class KubernetesExecutor implements Executor {
     t.timers.startup = undefined;
     if (t.phase !== 'finishing') t.phase = 'running';
     const external = this.externalOf(t);
-    t.log?.system(`pod ${t.namespace}/${t.name} running on node ${t.node}`);
+    this.note(t, `pod ${t.namespace}/${t.name} running on node ${t.node}`);
     this.emit({ type: 'started', key: t.key, at: this.now(), host: t.node ?? '', external });
     const ms = t.info.executionTimeoutMs;
     if (ms !== undefined && ms > 0) {
@@ -430,18 +360,14 @@ export class KubernetesExecutor implements Executor {
       pod: t.name,
       container: t.info.container,
       onLine: (text, at) => {
+        this.writeHeld(t);
         t.lineAt = at;
         t.log?.write('stdout', `${text}\n`);
         t.lineAt = null;
       },
     });
     if (t.resumeAfter) t.follower.resumeAfter(t.resumeAfter);
-    if (start) {
-      const follower = t.follower;
-      void this.afterCreations().then(() => {
-        if (t.phase !== 'done' && t.phase !== 'finishing') follower.start();
-      });
-    }
+    if (start) this.heldFollows.add(t);
   }
 
   private externalOf(t: PodTry): string {
@@ -490,7 +416,7 @@ export class KubernetesExecutor implements Executor {
       return;
     }
     // Registered at once, so a concurrent launch of the same key returns and a cancel finds it.
-    const t = this.newTry(req.key, this.namespace, podName(req.key, this.id), this.infoOf(req, undefined), 'creating');
+    const t = newPodTry(this.now(), req.key, this.namespace, podName(req.key, this.id), this.infoOf(req, undefined), 'creating');
     this.byKey.set(keyString, t);
     if (this.closed) return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: 'the executor is shutting down; the try was not started' });
     try {
@@ -531,28 +457,44 @@ export class KubernetesExecutor implements Executor {
     } catch (err) {
       return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: `cannot watch pods in namespace ${t.namespace}: ${(err as Error).message}` });
     }
-    this.createsPending++;
-    try {
-      await this.createSem.run(() => this.create(t, pod));
-    } finally {
-      if (--this.createsPending === 0) for (const wake of this.quietWaiters.splice(0)) wake();
-    }
+    await this.creations.run(() => this.createSem.run(() => this.create(t, pod)));
+  }
+
+  /** Resolves once no pod creation is pending (see CreationGate), at most HOUSEKEEPING_WAIT_MS later. */
+  private afterCreations(): Promise<void> {
+    return this.creations.after();
   }
 
   /**
-   * Creations first: while pods are being created, work that can wait (following logs,
-   * reading their tails, deleting finished pods) waits, at most HOUSEKEEPING_WAIT_MS, so a
-   * burst of launches is not slowed by the lifecycle of the pods it already made.
+   * Writes a status line to the try log. While creations are pending the line is held (with
+   * its time) and the try's held lines are written together once they are done (HeldQueue),
+   * so a burst of launches does not pay a file write per status change.
    */
-  private afterCreations(): Promise<void> {
-    if (this.createsPending === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, HOUSEKEEPING_WAIT_MS);
-      this.quietWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  private note(t: PodTry, message: string): void {
+    if (!t.log) return;
+    if (!t.held && !this.creations.busy) {
+      t.log.system(message);
+      return;
+    }
+    if (!t.held) {
+      t.held = [];
+      this.heldLines.add(t);
+    }
+    t.held.push({ at: this.now(), message });
+  }
+
+  /** Writes the try's held status lines, each with the time it happened. */
+  private writeHeld(t: PodTry): void {
+    const held = t.held;
+    if (!held) return;
+    t.held = undefined;
+    this.heldLines.delete(t);
+    const lineAt = t.lineAt;
+    for (const h of held) {
+      t.lineAt = h.at;
+      t.log?.system(h.message);
+    }
+    t.lineAt = lineAt;
   }
 
   private buildDefaults(): PodBuildDefaults {
@@ -596,27 +538,6 @@ export class KubernetesExecutor implements Executor {
     return p;
   }
 
-  private newTry(key: TryKey, namespace: string, name: string, info: LaunchInfo, phase: PodTry['phase']): PodTry {
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    return {
-      key,
-      keyString: tryKeyString(key),
-      namespace,
-      name,
-      info,
-      phase,
-      exists: false,
-      startedEmitted: false,
-      createdAt: this.now(),
-      gpus: 0,
-      lineAt: null,
-      timers: {},
-      done,
-      resolveDone,
-    };
-  }
-
   private async openLog(path: string, t: PodTry): Promise<TryLogWriter | undefined> {
     try {
       return await TryLogWriter.open(path, {
@@ -638,7 +559,7 @@ export class KubernetesExecutor implements Executor {
         t.rv ??= created.metadata.resourceVersion;
         t.exists = true;
         if (t.phase === 'creating') t.phase = 'unscheduled';
-        t.log?.system(`created pod ${t.namespace}/${t.name} (uid ${created.metadata.uid})`);
+        this.note(t, `created pod ${t.namespace}/${t.name} (uid ${created.metadata.uid})`);
         break;
       } catch (err) {
         if (!(err instanceof KubeApiError)) {
@@ -701,7 +622,7 @@ export class KubernetesExecutor implements Executor {
     t.rv = pod.metadata.resourceVersion;
     t.exists = true;
     if (t.phase === 'creating') t.phase = 'unscheduled';
-    t.log?.system(`pod ${t.namespace}/${t.name} already exists (uid ${t.uid}); following it instead of creating another`);
+    this.note(t, `pod ${t.namespace}/${t.name} already exists (uid ${t.uid}); following it instead of creating another`);
     this.onPodStatus(t, pod);
   }
 
@@ -742,7 +663,7 @@ export class KubernetesExecutor implements Executor {
       return t.done;
     }
     const grace = this.graceSeconds(t);
-    t.log?.system(`stopping: ${reason}; deleting pod ${t.namespace}/${t.name} (grace ${grace} s)`);
+    this.note(t, `stopping: ${reason}; deleting pod ${t.namespace}/${t.name} (grace ${grace} s)`);
     void this.deletePod(t, grace);
     // The pod normally goes within the grace period; never wait forever (a lost node).
     t.timers.stop = setTimeout(() => void this.finish(t, { outcome: 'failed', failureClass, reason }), t.info.killGraceMs + 15_000);
@@ -761,7 +682,7 @@ export class KubernetesExecutor implements Executor {
         if (t.kill && t.phase !== 'done' && t.phase !== 'finishing') void this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason });
         return;
       }
-      t.log?.system(`could not delete pod ${t.namespace}/${t.name}: ${(err as Error).message}`);
+      this.note(t, `could not delete pod ${t.namespace}/${t.name}: ${(err as Error).message}`);
     }
   }
 
@@ -777,11 +698,11 @@ export class KubernetesExecutor implements Executor {
     const log = t.log;
     let completing: Promise<void> | undefined;
     if (follower || log) {
+      const held = t.held !== undefined;
       completing = (async () => {
-        if (follower) {
-          await this.afterCreations();
-          await follower.finish();
-        }
+        if (follower) await this.creations.housekeeping(() => follower.finish());
+        else if (held) await this.afterCreations();
+        this.writeHeld(t);
         if (log) {
           const what = f.outcome === 'success' ? 'succeeded' : f.outcome === 'skipped' ? `skipped (${f.reason})` : `failed [${f.failureClass}]: ${f.reason}`;
           log.system(`try ${what}`);
@@ -813,9 +734,7 @@ export class KubernetesExecutor implements Executor {
     t.resolveDone();
     // The pod goes once its log has been read to the end (a deleted pod has no log).
     if (t.exists && !t.kill && this.shouldDelete(t.info.onFinish, f.outcome))
-      void (completing ?? Promise.resolve())
-        .then(() => this.afterCreations())
-        .then(() => this.deletePod(t, 0));
+      void (completing ?? Promise.resolve()).then(() => this.creations.housekeeping(() => this.deletePod(t, 0)));
   }
 
   private shouldDelete(policy: CleanupPolicy, outcome: TryOutcome): boolean {
@@ -892,7 +811,7 @@ export class KubernetesExecutor implements Executor {
         results.push({ key, adopted: false, reason: `the pod ${w.namespace}/${w.name} has no readable ${LAUNCH_ANNOTATION} annotation` });
         continue;
       }
-      const t = this.newTry(key, w.namespace, w.name, info, 'unscheduled');
+      const t = newPodTry(this.now(), key, w.namespace, w.name, info, 'unscheduled');
       t.uid = pod.metadata.uid;
       t.rv = pod.metadata.resourceVersion;
       t.exists = true;
@@ -904,7 +823,7 @@ export class KubernetesExecutor implements Executor {
       this.byPod.set(`${t.namespace}/${t.name}`, t);
       t.resumeAfter = (await lastLoggedTimestamp(info.logPath)) ?? undefined;
       t.log = await this.openLog(info.logPath, t);
-      t.log?.system(`adopted pod ${t.namespace}/${t.name} (uid ${t.uid}) after a restart`);
+      this.note(t, `adopted pod ${t.namespace}/${t.name} (uid ${t.uid}) after a restart`);
       const elapsed = this.now() - t.createdAt;
       t.timers.unscheduled = setTimeout(() => void this.unschedulableTimeout(t), Math.max(0, info.unscheduledTimeoutMs - elapsed));
       if (t.startedEmitted) {
@@ -979,6 +898,7 @@ export class KubernetesExecutor implements Executor {
       for (const t of left) {
         for (const timer of Object.values(t.timers)) clearTimeout(timer);
         await t.follower?.stop();
+        this.writeHeld(t);
         await t.log?.close();
         t.phase = 'done';
         t.resolveDone();
@@ -997,37 +917,5 @@ export class KubernetesExecutor implements Executor {
     const out: Record<string, { podLists: number; podConnects: number; eventConnects: number; resourceVersion?: string }> = {};
     for (const [ns, w] of this.watches) out[ns] = { podLists: w.pods.lists, podConnects: w.pods.connects, eventConnects: w.events.connects, resourceVersion: w.pods.version };
     return out;
-  }
-}
-
-/** Whether resourceVersion `a` is older than `b` (they are etcd revisions; unknown counts as not older). */
-function olderThan(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return BigInt(a) <= BigInt(b);
-}
-
-/** The container timestamp of the last task line in a try log an earlier process wrote (sortable form). */
-async function lastLoggedTimestamp(path: string): Promise<string | null> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const { size } = await handle.stat();
-    const len = Math.min(size, 64 * 1024);
-    const buf = Buffer.alloc(len);
-    await handle.read(buf, 0, len, size - len);
-    const lines = buf.toString('utf8').split('\n').reverse();
-    for (const line of lines) {
-      const m = /^(\S+) (?:stdout|stderr) \| /.exec(line);
-      const ts = m ? sortableTimestamp(m[1]) : null;
-      // The log keeps milliseconds: skip the rest of that millisecond too.
-      if (ts) return `${ts.slice(0, 23)}999999`;
-    }
-    return null;
-  } finally {
-    await handle.close();
   }
 }

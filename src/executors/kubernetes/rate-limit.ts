@@ -41,9 +41,15 @@ export class RateLimiter {
     this.bucket = new TokenBucket(qps, burst, now());
   }
 
+  /** Requests that had to wait for a token, for figures. */
+  waits = 0;
+
   async acquire(): Promise<void> {
     const wait = this.bucket.take(this.now());
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) {
+      this.waits++;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 }
 
