@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /**
  * Drives Trainyard the way a user does: `trainyard standalone --trigger <dag> --exit-when-done`
  * from the CLI of the checkout under test, with a DAG folder and a home in a temporary state
@@ -64,6 +65,9 @@ export class Trainyard {
       cleanup: async () => {
         if (dropDb) await dropDb().catch(() => {});
         state.cleanup();
+        // The disk writes back one rep's thousands of log and try folders (and their removal)
+        // before the next rep starts, not during it.
+        execFileSync('sync');
       },
     };
   }

@@ -90,13 +90,46 @@ export interface TryLogWriterOptions {
 
 /** Directories already created by this process, so a try pays no mkdir when its folder exists. */
 const createdDirs = new Set<string>();
+const CREATED_DIRS_KEPT = 50_000;
 
-/** Makes a directory and its parents, once per process for a given path. */
+function remember(dir: string): void {
+  if (createdDirs.size >= CREATED_DIRS_KEPT) createdDirs.clear();
+  createdDirs.add(dir);
+}
+
+/** One directory whose parent exists; one that exists already is fine. */
+async function mkdirLevel(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+/**
+ * Makes a directory and its parents, once per process for a given path. Below a folder known
+ * to exist, each missing level is one mkdir (a try's folders are a level or two under its
+ * task's); otherwise the whole path is made at once.
+ */
 export async function ensureDir(dir: string): Promise<void> {
   if (createdDirs.has(dir)) return;
-  await mkdir(dir, { recursive: true });
-  if (createdDirs.size > 10_000) createdDirs.clear();
-  createdDirs.add(dir);
+  const missing = [dir];
+  for (let d = dirname(dir); missing.length <= 3 && !createdDirs.has(d); d = dirname(d)) {
+    if (d === dirname(d)) break;
+    missing.push(d);
+  }
+  if (!createdDirs.has(dirname(missing[missing.length - 1]))) {
+    await mkdir(dir, { recursive: true });
+  } else {
+    try {
+      for (const d of [...missing].reverse()) await mkdirLevel(d);
+    } catch (e) {
+      // A folder known to exist was removed meanwhile (e.g. by `db clean`): make the whole path.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await mkdir(dir, { recursive: true });
+    }
+  }
+  for (const d of missing) remember(d);
 }
 
 /**
