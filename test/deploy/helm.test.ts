@@ -197,6 +197,7 @@ describe('the Helm chart', () => {
     expect(env.TRAINYARD_SECRETS_FILE.value).toBe('/etc/trainyard/secrets/secrets.env');
     const config = find(objs, 'ConfigMap', '-config')!;
     expect(config.data).toMatchObject({ TRAINYARD_DAGS_FOLDER: '/opt/trainyard/dags/current/dags', TRAINYARD_S3_ENDPOINT: 'http://minio.storage.svc:9000', TRAINYARD_S3_FORCE_PATH_STYLE: 'true', TRAINYARD_GPUS: '0' });
+    expect(config.data).toMatchObject({ TRAINYARD_ARTIFACT_STORE: 's3://ml-artifacts/trainyard/artifacts', TRAINYARD_REMOTE_LOGS: 's3://ml-artifacts/trainyard/logs' });
     // The bundled database's URL percent-encodes the password.
     const dbUrl = Buffer.from(find(objs, 'Secret', '-database')!.data!.url, 'base64').toString();
     const u = new URL(dbUrl);
