@@ -20,15 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
+import { optionNumber } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const src = (p) => import(path.join(here, '..', 'src', p));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 async function seed(home, o) {
   const { migrateToLatest, openSqlite } = await src('store/db.ts');
@@ -126,11 +123,11 @@ function percentile(sorted, p) {
 }
 
 async function main() {
-  const clients = arg('clients', 50);
-  const durationS = arg('duration', 30);
+  const clients = optionNumber('clients', 50);
+  const durationS = optionNumber('duration', 30);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-bench-'));
   try {
-    const token = await seed(home, { runs: arg('runs', 200), mapped: arg('mapped', 2000) });
+    const token = await seed(home, { runs: optionNumber('runs', 200), mapped: optionNumber('mapped', 2000) });
     const child = fork(fileURLToPath(import.meta.url), ['--serve', home], { stdio: 'inherit', execArgv: process.env.BENCH_CPU_PROF ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : process.execArgv });
     const { url } = await new Promise((resolve, reject) => {
       child.once('message', resolve);
@@ -165,7 +162,7 @@ async function main() {
       });
     // Warm up: one round of each.
     for (const n of names) await get(endpoints[n]);
-    const streams = await openStreams(url, headers, arg('sse', 10));
+    const streams = await openStreams(url, headers, optionNumber('sse', 10, { min: 0 }));
     child.send('start');
     const started = performance.now();
     const deadline = started + durationS * 1000;

@@ -25,26 +25,17 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { machineInfo } from './lib/machine.js';
+import { optionNumber } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const src = (p) => import(path.join(repo, 'src', p));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a whole number ≥ 1, got '${process.argv[i + 1]}'\n`);
-    process.exit(2);
-  }
-  return n;
-}
-const TRIALS = arg('trials', 8);
-const LINES = arg('lines', 25_000);
-const REPS = arg('reps', 3);
-const BATCH = arg('batch', 1000);
+const TRIALS = optionNumber('trials', 8);
+const LINES = optionNumber('lines', 25_000);
+const REPS = optionNumber('reps', 3);
+const BATCH = optionNumber('batch', 1000);
 const POINTS = TRIALS * LINES * 2;
 const TARGET = 50_000;
 const log = (line) => process.stderr.write(`${line}\n`);

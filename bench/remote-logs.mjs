@@ -15,20 +15,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
+import { optionNumber } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const src = (p) => import(path.join(here, '..', 'src', p));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
-const TRIES = arg('tries', 200);
-const KIB = arg('kib', 64);
-const READS = arg('reads', 50);
-const CONCURRENCY = arg('concurrency', 4);
+const TRIES = optionNumber('tries', 200);
+const KIB = optionNumber('kib', 64);
+const READS = optionNumber('reads', 50);
+const CONCURRENCY = optionNumber('concurrency', 4);
 
 const { s3TestServer } = await src('artifacts/test-server.ts');
 const { openArtifactStore } = await src('artifacts/open.ts');

@@ -15,17 +15,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
+import { optionNumber, optionText } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const src = (p) => import(path.join(here, '..', 'src', p));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-const REPS = Number(arg('reps', '7'));
-const SIZES = arg('sizes', '0.1,1,16').split(',').map(Number);
+const REPS = optionNumber('reps', 7);
+const SIZES = optionText('sizes', '0.1,1,16').split(',').map(Number);
 
 const { s3TestServer } = await src('artifacts/test-server.ts');
 const { openArtifactStore } = await src('artifacts/open.ts');

@@ -25,24 +25,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { optionNumber, optionText } from './lib/args.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 const settings = {
-  sensors: Number(arg('sensors', 1000)),
-  durationS: Number(arg('duration', 60)),
-  pokeIntervalS: Number(arg('interval', 5)),
+  sensors: optionNumber('sensors', 1000),
+  durationS: optionNumber('duration', 60, { whole: false }),
+  pokeIntervalS: optionNumber('interval', 5, { whole: false }),
 };
 
 if (process.argv.includes('--child')) {
-  await child(arg('kind', 'file'));
+  await child(optionText('kind', 'file'));
 } else {
-  const kinds = String(arg('kinds', 'file,time,time-poll')).split(',');
+  const kinds = String(optionText('kinds', 'file,time,time-poll')).split(',');
   const results = {};
   for (const kind of kinds) {
     process.stderr.write(`[bench:sensors] ${kind}: ${settings.sensors} sensors for ${settings.durationS} s...\n`);

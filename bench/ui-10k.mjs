@@ -26,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { machineInfo } from './lib/machine.js';
+import { optionNumber } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,13 +35,9 @@ const src = (p) => import(path.join(repo, 'src', p));
 /** playwright-core from the root's dependencies, else from web/'s. */
 const { chromium } = await import('playwright-core').catch(() => import(path.join(repo, 'web/node_modules/playwright-core/index.mjs')));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const MAPPED = arg('mapped', 10_000);
-const REPS = arg('reps', 3);
-const OLD_RUNS = arg('runs', 12) - 1;
+const MAPPED = optionNumber('mapped', 10_000);
+const REPS = optionNumber('reps', 3);
+const OLD_RUNS = optionNumber('runs', 12) - 1;
 const SHOTS = (() => {
   const i = process.argv.indexOf('--screenshots');
   return i >= 0 ? process.argv[i + 1] : undefined;

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { machineInfo } from './lib/machine.js';
+import { optionNumber } from './lib/args.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,19 +30,9 @@ const repo = path.resolve(here, '..');
 const src = (p) => import(path.join(repo, 'src', p));
 const { chromium } = await import('playwright-core').catch(() => import(path.join(repo, 'web/node_modules/playwright-core/index.mjs')));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a whole number ≥ 1, got '${process.argv[i + 1]}'\n`);
-    process.exit(2);
-  }
-  return n;
-}
-const TRIALS = arg('trials', 64);
-const STEPS = arg('steps', 1000);
-const REPS = arg('reps', 5);
+const TRIALS = optionNumber('trials', 64);
+const STEPS = optionNumber('steps', 1000);
+const REPS = optionNumber('reps', 5);
 const SHOT = (() => {
   const i = process.argv.indexOf('--screenshot');
   return i >= 0 ? path.resolve(process.argv[i + 1]) : undefined;
