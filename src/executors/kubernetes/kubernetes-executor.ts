@@ -49,8 +49,8 @@ import type { EventJson, ListJson, PodJson } from './pod-json.js';
 import { buildPod, checkMachinePreset, PodSpecError, podGpus, requestedGpus, taskPodOptions, type PodBuildDefaults } from './pod-spec.js';
 import { loadKubeConfig, loadTemplate } from './config-files.js';
 import { CreationGate, HeldQueue } from './creation-gate.js';
+import { fmtMs } from '../format.js';
 import {
-  fmtMs,
   lastLoggedTimestamp,
   LAUNCH_ANNOTATION,
   newPodTry,

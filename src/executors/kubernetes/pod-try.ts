@@ -94,7 +94,6 @@ export function newPodTry(now: number, key: TryKey, namespace: string, name: str
   };
 }
 
-export const fmtMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${+(ms / 1000).toFixed(3)} s` : `${+(ms / 60_000).toFixed(2)} min`);
 export const podsPath = (ns: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
 export const podPath = (ns: string, name: string) => `${podsPath(ns)}/${encodeURIComponent(name)}`;
 

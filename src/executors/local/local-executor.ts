@@ -1,4 +1,5 @@
 import { EventHub } from '../event-hub.js';
+import { fmtMs } from '../format.js';
 import { defaultMasker } from '../../observability/mask.js';
 /**
  * The local executor: each try is one subprocess on this machine (or, for inline
@@ -29,11 +30,12 @@ import { defaultMasker } from '../../observability/mask.js';
  * queued) gets only `finished`. The execution timeout counts from the moment resources are
  * reserved, so it covers rendering the args too.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { FailureClass } from '../../core/failure.js';
 import type { Resources } from '../../core/spec.js';
 import { ensureDir, TryLogWriter } from '../log-writer.js';
+import { describeSpawnError } from './spawn-error.js';
 import {
   tryKeyString,
   type AdoptResult,
@@ -53,7 +55,7 @@ import { INHERITED_ENV_VARS, minimalEnv } from './env.js';
 import { configuredGpuIds } from './gpus.js';
 import { ResourceLedger } from './ledger.js';
 import { isProcessAlive, readProcStat, signalGroup, terminateGroup } from './process-tree.js';
-import { parseResultText, readResultFile, resultOverMaxMessage, type ResultRead } from './result-file.js';
+import { parseResultText, readInlineResultFile, readResultFile, resultOverMaxMessage, type ResultRead } from './result-file.js';
 import { resolveTrySecrets, secretResolverFromEnv, type SecretResolver } from '../../secrets/resolver.js';
 import { s3OptionsFromEnv, type ResultStoreSpec } from '../result-store.js';
 import type { WorkerResultStore } from '../worker/protocol.js';
@@ -122,7 +124,6 @@ interface LiveTry {
   resolveDone(): void;
 }
 
-const fmtMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${+(ms / 1000).toFixed(3)} s` : `${+(ms / 60_000).toFixed(2)} min`);
 
 export class LocalExecutor implements Executor {
   readonly name = 'local';
@@ -174,8 +175,10 @@ export class LocalExecutor implements Executor {
    */
   private async readResult(t: LiveTry, req: LaunchRequest): Promise<ResultRead> {
     const results = this.workerResults(req);
-    const size = results ? await stat(req.resultPath).then((s) => s.size, () => 0) : 0;
-    if (!results || size <= req.resultLimitBytes) return readResultFile(req.resultPath, req.resultLimitBytes);
+    if (!results) return readResultFile(req.resultPath, req.resultLimitBytes);
+    const inline = await readInlineResultFile(req.resultPath, req.resultLimitBytes);
+    if (!('large' in inline)) return inline;
+    const size = inline.large;
     if (size > results.store.maxBytes) return { ok: false, message: resultOverMaxMessage(size, results.store.maxBytes) };
     const task = this.workerPool().submit({ kind: 'store_result', key: req.key, resultPath: req.resultPath, results }, { onOutput: (stream, data) => t.log?.write(stream, data) });
     t.workerTask = task;
@@ -355,7 +358,7 @@ export class LocalExecutor implements Executor {
   private async onCommandClose(t: LiveTry, req: CommandLaunch, close: SpawnClose): Promise<void> {
     const { code, signal, spawnError } = close;
     if (spawnError) {
-      const reason = spawnError.kind === 'invalid' ? `the command could not be started: ${spawnError.message}` : await this.describeSpawnError(req, spawnError);
+      const reason = spawnError.kind === 'invalid' ? `the command could not be started: ${spawnError.message}` : await describeSpawnError(req, spawnError, { ...this.baseEnv, ...req.env });
       return this.finish(t, { outcome: 'failed', failureClass: 'user_error', reason });
     }
     if (close.lost) return this.finish(t, { outcome: 'failed', failureClass: 'lost', reason: close.lost });
@@ -377,21 +380,6 @@ export class LocalExecutor implements Executor {
     if (stopped) return this.finish(t, { outcome: 'failed', failureClass: stopped.failureClass, reason: stopped.reason, exitCode: 0, signal: null });
     if (!read.ok) return this.finish(t, { outcome: 'failed', failureClass: 'result_invalid', exitCode: 0, signal: null, reason: read.message });
     return this.finish(t, { outcome: 'success', exitCode: 0, signal: null, result: read.value });
-  }
-
-  private async describeSpawnError(req: CommandLaunch, err: { readonly code?: string; readonly message: string }): Promise<string> {
-    const command = req.shell ? '/bin/sh' : req.command;
-    if (err.code === 'ENOENT') {
-      if (req.cwd) {
-        const cwdOk = await stat(req.cwd).then((s) => s.isDirectory(), () => false);
-        if (!cwdOk) return `the working directory ${JSON.stringify(req.cwd)} does not exist; create it or fix the task's cwd`;
-      }
-      return command.includes('/')
-        ? `command not found: ${JSON.stringify(command)} does not exist${req.cwd ? ` (relative to ${JSON.stringify(req.cwd)})` : ''}; check the path and the task's cwd`
-        : `command not found: ${JSON.stringify(command)} is not on PATH (PATH=${{ ...this.baseEnv, ...req.env }.PATH ?? 'unset'}); install it, use an absolute path, or check the task's cwd`;
-    }
-    if (err.code === 'EACCES') return `the command ${JSON.stringify(command)} is not executable (permission denied); chmod +x it or run it through an interpreter`;
-    return `the command ${JSON.stringify(command)} could not be started: ${err.message}`;
   }
 
   // ---- inline tasks -------------------------------------------------------------------

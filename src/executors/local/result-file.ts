@@ -79,11 +79,10 @@ export async function acceptResultText(text: string, limitBytes: number, target?
 }
 
 /**
- * Reads the result a task wrote. No file means a null result. The size is checked before
- * reading, so a huge file is never loaded: over `limitBytes` the result is refused, or, with
- * a target, offloaded up to the target's maximum (see acceptResultText).
+ * Opens the result a task wrote, once. No file means a null result. The size is known before
+ * reading, so `read(size)` decides what to do with a large file without loading it.
  */
-export async function readResultFile(path: string, limitBytes: number, target?: OffloadTarget): Promise<ResultRead> {
+async function withResultFile<T>(path: string, read: (size: number, text: () => Promise<string>) => Promise<T | ResultRead>): Promise<T | ResultRead> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -91,13 +90,27 @@ export async function readResultFile(path: string, limitBytes: number, target?: 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, value: null };
     return { ok: false, message: `the result file could not be read: ${(err as Error).message}` };
   }
-  let text: string;
   try {
     const { size } = await handle.stat();
-    if (size > (target?.maxBytes ?? limitBytes)) return { ok: false, message: target ? resultOverMaxMessage(size, target.maxBytes) : resultTooLargeMessage(size, limitBytes) };
-    text = await handle.readFile('utf8');
+    return await read(size, () => handle.readFile('utf8'));
   } finally {
     await handle.close();
   }
-  return acceptResultText(text, limitBytes, target);
+}
+
+/**
+ * Reads the result a task wrote: over `limitBytes` the result is refused, or, with a target,
+ * offloaded up to the target's maximum (see acceptResultText). A file over the largest size
+ * accepted is never loaded.
+ */
+export function readResultFile(path: string, limitBytes: number, target?: OffloadTarget): Promise<ResultRead> {
+  return withResultFile(path, async (size, text) => {
+    if (size > (target?.maxBytes ?? limitBytes)) return { ok: false, message: target ? resultOverMaxMessage(size, target.maxBytes) : resultTooLargeMessage(size, limitBytes) };
+    return acceptResultText(await text(), limitBytes, target);
+  });
+}
+
+/** Reads a result file up to `limitBytes`; a larger one is left unread and reported by its size. */
+export function readInlineResultFile(path: string, limitBytes: number): Promise<ResultRead | { readonly large: number }> {
+  return withResultFile(path, async (size, text) => (size > limitBytes ? { large: size } : parseResultText(await text(), limitBytes)));
 }
