@@ -225,6 +225,7 @@ export const listTaskInstancesQuery = z.strictObject({
   state: repeatable(taskState).optional().describe('instances in any of these states; removed placeholders are left out unless asked for'),
   task_id: z.string().optional(),
   map_index: intParam(-1).optional(),
+  cached: boolParam.optional().describe('true: only cached instances (successes that reused an earlier try\'s result); false: only the others'),
   ...pagination,
 });
 
@@ -237,6 +238,7 @@ export const TaskSummary = responseSchema(
     mapped: z.boolean(),
     total: z.number().int(),
     counts: z.record(z.string(), z.number().int()).describe('instances by state'),
+    cached_count: z.number().int().describe('of `counts.success`, the instances that reused an earlier try\'s result (task caching) instead of running'),
     duration: z.object({
       finished: z.number().int().describe('instances with a start and an end'),
       min_ms: z.number().nullable(),

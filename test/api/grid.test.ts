@@ -18,7 +18,7 @@ describe('GET /api/v1/dags/{dag_id}/grid', () => {
     expect(r.body.runs.map((x: { run_id: string }) => x.run_id)).toEqual(['run1']);
     const cells = r.body.cells.run1;
     // seedTrainRun fails every third instance.
-    expect(cells.fit).toEqual({ state: 'removed', try_number: 0, duration_ms: null, failure: null, total: 3000, counts: { success: 2000, failed: 1000 } });
+    expect(cells.fit).toEqual({ state: 'removed', try_number: 0, duration_ms: null, failure: null, total: 3000, counts: { success: 2000, failed: 1000 }, cached_count: 0 });
     expect(cells.prep).toEqual({ state: 'success', try_number: 1, duration_ms: 990, failure: null });
     expect(cells['report.publish']).toMatchObject({ state: 'running', try_number: 1, duration_ms: null });
     expect(Object.keys(cells).sort()).toEqual(['fit', 'prep', 'report.publish']);

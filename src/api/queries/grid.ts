@@ -1,4 +1,5 @@
 import type { Store } from '../../store/store.js';
+import { cachedSuccesses } from './task-instances.js';
 
 export interface GridRunRow {
   readonly run_id: string;
@@ -15,6 +16,8 @@ export interface GridCellRow {
   ti?: { state: string; try_number: number; start_date: number | null; end_date: number | null; failure_class: string | null; cached: boolean };
   /** A mapped task's instances by state, once expanded. */
   counts?: Record<string, number>;
+  /** Of those counted as `success`, the instances that reused an earlier try's result (task caching). */
+  cached?: number;
 }
 
 /**
@@ -52,7 +55,7 @@ export async function loadGrid(store: Store, dagId: string, limit: number): Prom
   }
   const mapped = await store.db
     .selectFrom('task_instance')
-    .select((eb) => ['run_id', 'task_id', 'state', eb.fn.countAll<number | string>().as('n')])
+    .select((eb) => ['run_id', 'task_id', 'state', eb.fn.countAll<number | string>().as('n'), eb.fn.count<number | string>('cached_from').as('cached')])
     .where('dag_id', '=', dagId)
     .where('run_id', 'in', runIds)
     .where('map_index', '>=', 0)
@@ -62,6 +65,7 @@ export async function loadGrid(store: Store, dagId: string, limit: number): Prom
     const c = cell(m.run_id, m.task_id);
     c.counts ??= {};
     c.counts[m.state] = Number(m.n);
+    c.cached = (c.cached ?? 0) + cachedSuccesses([m]);
   }
   return { runs, cells };
 }

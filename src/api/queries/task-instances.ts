@@ -9,6 +9,8 @@ export interface TaskInstanceFilter {
   readonly states?: readonly TaskState[];
   readonly taskId?: string;
   readonly mapIndex?: number;
+  /** true: only cached instances (successes that reused an earlier try's result); false: only the others. */
+  readonly cached?: boolean;
   readonly limit: number;
   readonly offset: number;
 }
@@ -43,6 +45,10 @@ export async function listTaskInstances(store: Store, f: TaskInstanceFilter): Pr
     all.push(f.states?.length ? eb('state', 'in', f.states) : eb('state', '!=', 'removed'));
     if (f.taskId !== undefined) all.push(eb('task_id', '=', f.taskId));
     if (f.mapIndex !== undefined) all.push(eb('map_index', '=', f.mapIndex));
+    if (f.cached !== undefined) {
+      const cached = eb.and([eb('state', '=', 'success'), eb('cached_from', 'is not', null)]);
+      all.push(f.cached ? cached : eb.not(cached));
+    }
     return eb.and(all);
   };
   const rows = await store.db
@@ -65,6 +71,8 @@ export async function listTaskInstances(store: Store, f: TaskInstanceFilter): Pr
 export interface TaskSummaryData {
   readonly total: number;
   readonly counts: Record<string, number>;
+  /** Of `counts.success`, the instances that reused an earlier try's result (task caching) instead of running. */
+  readonly cached: number;
   readonly duration: {
     readonly finished: number;
     readonly min_ms: number | null;
@@ -82,7 +90,7 @@ export interface TaskSummaryData {
  */
 export async function summarizeTask(
   store: Store,
-  k: { dagId: string; runId: string; taskId: string; mapped: boolean },
+  k: { dagId: string; runId: string; taskId: string; mapped: boolean; cacheable: boolean },
   opts: { buckets: number; top: number },
 ): Promise<TaskSummaryData> {
   const base = () => {
@@ -93,11 +101,13 @@ export async function summarizeTask(
   };
 
   const stateRows = await base()
-    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
+    // Only a task with `cache` can have cached instances: the others skip reading the column.
+    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n'), (k.cacheable ? eb.fn.count<number | string>('cached_from') : sql<number>`0`).as('cached')])
     .groupBy('state')
     .execute();
   const counts = Object.fromEntries(stateRows.map((r) => [r.state, Number(r.n)]));
   const total = stateRows.reduce((s, r) => s + Number(r.n), 0);
+  const cached = cachedSuccesses(stateRows);
 
   const dur = sql<number>`(end_date - start_date)`;
   const timed = () => base().where('start_date', 'is not', null).where('end_date', 'is not', null);
@@ -139,7 +149,17 @@ export async function summarizeTask(
   return {
     total,
     counts,
+    cached,
     duration: { finished, min_ms: lo, max_ms: hi, mean_ms: finished ? Number(stats.mean) : null, buckets },
     topErrors: errorRows.map((r) => ({ failure_class: r.failure_class, reason: r.reason, count: Number(r.n) })),
   };
+}
+
+/**
+ * Of rows counted by state with `count(cached_from)` beside each, the successes that were
+ * cached. An instance is cached only while it is a success: a cleared one loses its
+ * `cached_from`, and one marked failed keeps it but no longer counts.
+ */
+export function cachedSuccesses(rows: readonly { state: string; cached: number | string }[]): number {
+  return rows.reduce((sum, r) => sum + (r.state === 'success' ? Number(r.cached) : 0), 0);
 }

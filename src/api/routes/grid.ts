@@ -26,6 +26,7 @@ const GridCell = z.object({
   cached: z.boolean().optional().describe('present and true when the instance reused the result of an earlier try instead of running (task caching)'),
   total: z.number().int().optional().describe('a mapped task: its instances'),
   counts: z.record(z.string(), z.number().int()).optional().describe('a mapped task: its instances by state'),
+  cached_count: z.number().int().optional().describe('a mapped task: of `counts.success`, the instances that reused an earlier try\'s result (task caching) instead of running'),
 });
 
 const Grid = z.object({
@@ -46,7 +47,7 @@ export const gridRoutes = [
     tag: 'DAGs',
     summary: 'The grid: the newest runs × every task, in one request',
     description:
-      'A task that is not mapped is one cell with its state; a mapped task is one cell with its instances counted by state, never its instances. Three queries, whatever the fan-out.',
+      'A task that is not mapped is one cell with its state; a mapped task is one cell with its instances counted by state (and how many of its successes were cached), never its instances. Three queries, whatever the fan-out.',
     params: dagPath,
     query: gridQuery,
     response: Grid,
@@ -66,7 +67,7 @@ export const gridRoutes = [
               failure: ti.failure_class === null ? null : describeFailure(ti.failure_class as FailureClass),
               ...(ti.cached && { cached: true }),
             }),
-            ...(c.counts && { counts: c.counts, total: Object.values(c.counts).reduce((a, b) => a + b, 0) }),
+            ...(c.counts && { counts: c.counts, total: Object.values(c.counts).reduce((a, b) => a + b, 0), cached_count: c.cached ?? 0 }),
           };
         }
       }

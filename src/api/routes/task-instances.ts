@@ -49,6 +49,7 @@ export const taskInstanceRoutes = [
         states: query.state as TaskState[] | undefined,
         taskId: query.task_id,
         mapIndex: query.map_index,
+        cached: query.cached,
         limit: query.limit,
         offset: query.offset,
       });
@@ -71,7 +72,7 @@ export const taskInstanceRoutes = [
       const task = spec.tasks.find((t) => t.taskId === params.task_id);
       if (!task) throw notFound('TASK_NOT_FOUND', `DAG '${run.dag_id}' (version ${run.version_hash}) has no task '${params.task_id}'`);
       const mapped = task.mapping !== undefined;
-      const s = await summarizeTask(deps.store, { dagId: run.dag_id, runId: run.run_id, taskId: task.taskId, mapped }, query);
+      const s = await summarizeTask(deps.store, { dagId: run.dag_id, runId: run.run_id, taskId: task.taskId, mapped, cacheable: task.cache !== undefined }, query);
       return {
         dag_id: run.dag_id,
         run_id: run.run_id,
@@ -79,6 +80,7 @@ export const taskInstanceRoutes = [
         mapped,
         total: s.total,
         counts: s.counts,
+        cached_count: s.cached,
         duration: s.duration,
         top_errors: s.topErrors.map((e) => ({ ...e, failure: e.failure_class ? describeFailure(e.failure_class as FailureClass) : null })),
       };

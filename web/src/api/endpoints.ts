@@ -24,8 +24,8 @@ export const api = {
   clear: (dagId: string, runId: string, body: { task_ids?: string[]; downstream?: boolean; only_failed?: boolean }) =>
     request<{ cleared: string[] }>('POST', path`/dags/${dagId}/runs/${runId}/clear`, body),
 
-  taskInstances: (dagId: string, runId: string, q: { state?: TaskState[]; task_id?: string; map_index?: number; limit?: number; offset?: number }) =>
-    get<Page<TaskInstance>>(`${ti(dagId, runId)}${query({ state: q.state, task_id: q.task_id, map_index: q.map_index, limit: q.limit, offset: q.offset })}`),
+  taskInstances: (dagId: string, runId: string, q: { state?: TaskState[]; task_id?: string; map_index?: number; cached?: boolean; limit?: number; offset?: number }) =>
+    get<Page<TaskInstance>>(`${ti(dagId, runId)}${query({ state: q.state, task_id: q.task_id, map_index: q.map_index, cached: q.cached, limit: q.limit, offset: q.offset })}`),
   summary: (dagId: string, runId: string, taskId: string, q: { buckets?: number; top?: number } = {}) =>
     get<TaskSummary>(`${ti(dagId, runId)}${path`/${taskId}/summary`}${query(q)}`),
   taskInstance: (dagId: string, runId: string, taskId: string, mapIndex: number) => get<TaskInstance>(one(dagId, runId, taskId, mapIndex)),

@@ -149,6 +149,8 @@ export interface TaskSummary {
   mapped: boolean;
   total: number;
   counts: Record<string, number>;
+  /** Of `counts.success`, the instances that reused an earlier try's result (task caching). */
+  cached_count?: number;
   duration: {
     finished: number;
     min_ms: number | null;
@@ -235,6 +237,8 @@ export interface GridCell {
   /** A mapped task: its instances, and their counts by state. */
   total?: number;
   counts?: Record<string, number>;
+  /** A mapped task: of `counts.success`, the instances that reused an earlier try's result. */
+  cached_count?: number;
 }
 
 export interface Grid {

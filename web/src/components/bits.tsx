@@ -2,7 +2,7 @@
 import { type ReactNode, useId } from 'react';
 import { ApiError } from '../api/client.js';
 import { plural } from '../lib/format.js';
-import { STATE_WORDS, TASK_STATE_ORDER, shownState, stateColor } from '../lib/states.js';
+import { SHOWN_STATE_ORDER, STATE_WORDS, countsWords, shownCounts, shownState, stateColor } from '../lib/states.js';
 
 /** A state in words and colour; a cached success shows as `cached` (data-state keeps the real state). */
 export function StateBadge({ state, cached, title }: { state: string; cached?: boolean; title?: string }) {
@@ -16,16 +16,17 @@ export function StateBadge({ state, cached, title }: { state: string; cached?: b
   );
 }
 
-/** A mapped task's instances by state: a stacked bar and the numbers. */
-export function CountsBar({ counts, total, compact }: { counts: Record<string, number>; total?: number; compact?: boolean }) {
-  const sum = total ?? Object.values(counts).reduce((a, b) => a + b, 0);
-  const parts = TASK_STATE_ORDER.filter((s) => (counts[s] ?? 0) > 0);
-  const text = parts.map((s) => `${counts[s].toLocaleString()} ${STATE_WORDS[s]}`).join(', ');
+/** A mapped task's instances by state: a stacked bar and the numbers; `cached` of the successes shown apart. */
+export function CountsBar({ counts: stored, cached, total, compact }: { counts: Record<string, number>; cached?: number; total?: number; compact?: boolean }) {
+  const sum = total ?? Object.values(stored).reduce((a, b) => a + b, 0);
+  const counts = shownCounts(stored, cached);
+  const parts = SHOWN_STATE_ORDER.filter((s) => (counts[s] ?? 0) > 0);
+  const text = countsWords(counts);
   return (
     <span className={compact ? 'counts compact' : 'counts'} title={text || 'no instances yet'} aria-label={`${plural(sum, 'instance')}: ${text || 'none yet'}`}>
       <span className="counts-bar" aria-hidden="true">
         {parts.map((s) => (
-          <span key={s} style={{ flexGrow: counts[s], background: stateColor(s) }} />
+          <span key={s} data-state={s} style={{ flexGrow: counts[s], background: stateColor(s) }} />
         ))}
       </span>
       {!compact && (

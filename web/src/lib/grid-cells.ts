@@ -30,3 +30,14 @@ export function groupCounts(cells: Readonly<Record<string, GridCell>> | undefine
   }
   return out;
 }
+
+/** Of a collapsed group's successes in one run, those that were cached (task caching). */
+export function groupCachedCount(cells: Readonly<Record<string, GridCell>> | undefined, members: readonly string[]): number {
+  let n = 0;
+  for (const m of members) {
+    const c = cells?.[m];
+    if (!c) continue;
+    n += isMappedCell(c) ? (c.cached_count ?? 0) : c.cached && c.state === 'success' ? 1 : 0;
+  }
+  return n;
+}

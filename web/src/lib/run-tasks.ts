@@ -50,3 +50,13 @@ export function mergeCounts(cells: readonly (TaskCell | undefined)[]): Record<st
   }
   return out;
 }
+
+/** Of several cells' successes (a mapped task, a collapsed group), those that were cached (task caching). */
+export function cachedCount(cells: readonly (TaskCell | undefined)[]): number {
+  let n = 0;
+  for (const c of cells) {
+    if (!c) continue;
+    n += c.summary ? (c.summary.cached_count ?? 0) : c.ti?.cached && c.state === 'success' ? 1 : 0;
+  }
+  return n;
+}

@@ -39,6 +39,27 @@ export function shownState(state: string, cached?: boolean): string {
   return cached && state === 'success' ? 'cached' : state;
 }
 
+/** The order of the states shown in counts: the store's, with `cached` right after `success`. */
+export const SHOWN_STATE_ORDER: readonly string[] = TASK_STATE_ORDER.flatMap((s) => (s === 'success' ? [s, 'cached'] : [s]));
+
+/**
+ * Counts by state as shown: of `counts.success`, the `cached` ones (task caching) apart. The
+ * API counts a cached instance as a success and says how many there are beside the counts.
+ */
+export function shownCounts(counts: Readonly<Record<string, number>>, cached = 0): Record<string, number> {
+  const n = Math.min(cached, counts.success ?? 0);
+  if (n <= 0) return { ...counts };
+  const { success = 0, ...rest } = counts;
+  return success > n ? { ...rest, success: success - n, cached: n } : { ...rest, cached: n };
+}
+
+/** Shown counts in words, in shown order: "2 success, 3 cached". */
+export function countsWords(shown: Readonly<Record<string, number>>): string {
+  return SHOWN_STATE_ORDER.filter((s) => (shown[s] ?? 0) > 0)
+    .map((s) => `${shown[s].toLocaleString()} ${STATE_WORDS[s]}`)
+    .join(', ');
+}
+
 export const FINISHED = new Set(['success', 'failed', 'skipped', 'upstream_failed', 'removed']);
 export const ACTIVE_RUN = new Set(['queued', 'running']);
 

@@ -6,8 +6,8 @@ import { Empty, Loading } from '../../components/bits.js';
 import { shownGraph } from '../../lib/dag-graph.js';
 import { layoutDag } from '../../lib/graph-layout.js';
 import { href, navigate, setSearch, useLocation } from '../../lib/router.js';
-import { loadRunTasks, mergeCounts, summaryState } from '../../lib/run-tasks.js';
-import { ACTIVE_RUN, STATE_WORDS, TASK_STATE_ORDER, shownState, stateColor } from '../../lib/states.js';
+import { cachedCount, loadRunTasks, mergeCounts, summaryState } from '../../lib/run-tasks.js';
+import { ACTIVE_RUN, SHOWN_STATE_ORDER, STATE_WORDS, countsWords, shownCounts, shownState, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
 const W = 168;
@@ -126,8 +126,10 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
             const counts = node.kind === 'group' || node.mapped ? mergeCounts(cellList) : undefined;
             const single = node.kind === 'task' ? cellList[0] : undefined;
             const state = counts ? (Object.keys(counts).length ? summaryState(counts) : 'none') : single?.state ?? 'none';
-            // A cached success has its own word and colour; data-state keeps the real state.
-            const shown = counts ? state : shownState(state, single?.ti?.cached);
+            // Cached successes are counted apart; a cached success (or a mapped task whose successes
+            // were all cached) has its own word and colour, and data-state keeps the real state.
+            const shownParts = counts ? shownCounts(counts, cachedCount(cellList)) : undefined;
+            const shown = shownParts ? shownState(state, (shownParts.cached ?? 0) > 0 && !shownParts.success) : shownState(state, single?.ti?.cached);
             const total = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
             const open = () => {
               if (node.kind === 'group') return onToggleGroup(node.label);
@@ -135,7 +137,7 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
               if (node.mapped && single?.summary) return navigate(href.run(dag.dag_id, runId, node.id));
               navigate(href.ti(dag.dag_id, runId, node.id, single?.ti?.map_index ?? -1));
             };
-            const parts = counts ? TASK_STATE_ORDER.filter((s) => (counts[s] ?? 0) > 0) : [];
+            const parts = shownParts ? SHOWN_STATE_ORDER.filter((s) => (shownParts[s] ?? 0) > 0) : [];
             let cx = x + 8;
             return (
               <a
@@ -151,7 +153,10 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
                   open();
                 }}
               >
-                <title>{node.kind === 'group' ? `${node.label}: ${node.tasks.length} tasks (click to expand)` : n.id}</title>
+                <title>
+                  {node.kind === 'group' ? `${node.label}: ${node.tasks.length} tasks (click to expand)` : n.id}
+                  {shownParts && total > 0 ? `\n${countsWords(shownParts)}` : ''}
+                </title>
                 <rect x={x} y={y} width={n.width} height={n.height} rx={6} className="node-box" style={{ stroke: stateColor(shown) }} />
                 <rect x={x} y={y} width={5} height={n.height} rx={2} style={{ fill: stateColor(shown) }} />
                 <text x={x + 12} y={y + 17} className="node-label">
@@ -161,11 +166,11 @@ export function GraphView({ dag, collapsed, onToggleGroup }: { dag: DagDetail; c
                 <text x={x + 12} y={y + 32} className="node-sub">
                   {node.kind === 'group' ? `${node.tasks.length} tasks` : counts && total ? `${total.toLocaleString()} mapped` : STATE_WORDS[shown] ?? shown}
                 </text>
-                {counts && total > 0 && (
+                {shownParts && total > 0 && (
                   <g transform={`translate(0 ${y + n.height - 8})`}>
                     {parts.map((s) => {
-                      const w = (counts[s] / total) * (n.width - 16);
-                      const r = <rect key={s} x={cx} y={0} width={Math.max(w, 1)} height={4} style={{ fill: stateColor(s) }} />;
+                      const w = (shownParts[s] / total) * (n.width - 16);
+                      const r = <rect key={s} x={cx} y={0} width={Math.max(w, 1)} height={4} data-state={s} style={{ fill: stateColor(s) }} />;
                       cx += w;
                       return r;
                     })}

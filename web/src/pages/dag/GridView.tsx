@@ -7,7 +7,7 @@ import { api } from '../../api/endpoints.js';
 import type { DagDetail, GridCell, GridRun } from '../../api/types.js';
 import { CountsBar, Empty, ErrorBox, Loading } from '../../components/bits.js';
 import { between, duration, time } from '../../lib/format.js';
-import { cellState, gridRunCount, groupCounts, isMappedCell } from '../../lib/grid-cells.js';
+import { cellState, gridRunCount, groupCachedCount, groupCounts, isMappedCell } from '../../lib/grid-cells.js';
 import { Link, href, setSearch, useLocation } from '../../lib/router.js';
 import { taskRows, type Row } from '../../lib/rows.js';
 import { ACTIVE_RUN, STATE_WORDS, shownState, stateColor } from '../../lib/states.js';
@@ -113,7 +113,7 @@ function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row:
     if (!row.collapsed) return <span className="cell blank" aria-hidden="true" />;
     return (
       <Link to={href.run(dagId, runId)} className="cell mapped" aria-label={`group ${row.group}`}>
-        <CountsBar counts={groupCounts(cells, row.members)} compact />
+        <CountsBar counts={groupCounts(cells, row.members)} cached={groupCachedCount(cells, row.members)} compact />
       </Link>
     );
   }
@@ -123,7 +123,7 @@ function Cell({ dagId, runId, row, cells }: { dagId: string; runId: string; row:
   if (isMappedCell(c)) {
     return (
       <Link to={href.run(dagId, runId, row.id)} className="cell mapped" data-task={row.id} data-state={state} aria-label={`${row.id}: ${c.total} mapped instances`}>
-        <CountsBar counts={c.counts} total={c.total} compact />
+        <CountsBar counts={c.counts} cached={c.cached_count} total={c.total} compact />
       </Link>
     );
   }

@@ -11,23 +11,31 @@ import { Histogram } from '../../components/charts.js';
 import { duration } from '../../lib/format.js';
 import { Link, href } from '../../lib/router.js';
 import { sweepHref } from '../ml/sweep-href.js';
-import { STATE_WORDS, TASK_STATE_ORDER, stateColor } from '../../lib/states.js';
+import { SHOWN_STATE_ORDER, STATE_WORDS, shownCounts, stateColor } from '../../lib/states.js';
 import { useQuery } from '../../lib/use-query.js';
 
 const PAGE = 50;
 
+/** The instance list's filter for a shown state: `cached` and `success` split the store's successes. */
+function instanceFilter(shown: string): { state?: TaskState[]; cached?: boolean } {
+  if (!shown) return {};
+  if (shown === 'cached') return { state: ['success'], cached: true };
+  return { state: [shown as TaskState], cached: shown === 'success' ? false : undefined };
+}
+
 export function MappedDrilldown({ dagId, runId, task, active, onClose, onChanged }: { dagId: string; runId: string; task: GraphTask; active: boolean; onClose: () => void; onChanged: () => void }) {
-  const [state, setState] = useState<TaskState | ''>('');
+  const [state, setState] = useState('');
   const [offset, setOffset] = useState(0);
   const summary = useQuery(`summary ${dagId} ${runId} ${task.task_id}`, () => api.summary(dagId, runId, task.task_id, { buckets: 20, top: 8 }), {
     live: { dagId, runId },
     active: () => active,
   });
-  const page = useQuery(`instances ${dagId} ${runId} ${task.task_id} ${state} ${offset}`, () => api.taskInstances(dagId, runId, { task_id: task.task_id, state: state ? [state] : undefined, limit: PAGE, offset }), {
+  const page = useQuery(`instances ${dagId} ${runId} ${task.task_id} ${state} ${offset}`, () => api.taskInstances(dagId, runId, { task_id: task.task_id, ...instanceFilter(state), limit: PAGE, offset }), {
     live: { dagId, runId },
     active: () => active,
   });
   const s = summary.data;
+  const counts = s ? shownCounts(s.counts, s.cached_count) : {};
   return (
     <section className="card drilldown" aria-labelledby="drill-title" data-testid="drilldown">
       <header className="card-head">
@@ -48,14 +56,14 @@ export function MappedDrilldown({ dagId, runId, task, active, onClose, onChanged
       {s && (
         <div className="drill-summary">
           <div>
-            <CountsBar counts={s.counts} total={s.total} />
+            <CountsBar counts={s.counts} cached={s.cached_count} total={s.total} />
             <div className="state-filter" role="group" aria-label="filter instances by state">
               <button type="button" className={state === '' ? 'chip on' : 'chip'} aria-pressed={state === ''} onClick={() => (setState(''), setOffset(0))}>
                 all {s.total.toLocaleString()}
               </button>
-              {TASK_STATE_ORDER.filter((k) => (s.counts[k] ?? 0) > 0 && k !== 'removed').map((k) => (
+              {SHOWN_STATE_ORDER.filter((k) => (counts[k] ?? 0) > 0 && k !== 'removed').map((k) => (
                 <button key={k} type="button" className={state === k ? 'chip on' : 'chip'} aria-pressed={state === k} data-filter={k} onClick={() => (setState(k), setOffset(0))}>
-                  <span className="dot" style={{ background: stateColor(k) }} aria-hidden="true" /> {STATE_WORDS[k]} {s.counts[k].toLocaleString()}
+                  <span className="dot" style={{ background: stateColor(k) }} aria-hidden="true" /> {STATE_WORDS[k]} {counts[k].toLocaleString()}
                 </button>
               ))}
             </div>

@@ -46,7 +46,7 @@ export function TaskList({ dag, runId, cells, onChanged }: { dag: DagDetail; run
                 )}
                 {t.branch && <span className="chip small">branch</span>}
               </td>
-              <td>{s ? <CountsBar counts={s.counts} total={s.total} /> : <StateBadge state={c?.state ?? 'none'} cached={ti?.cached} />}</td>
+              <td>{s ? <CountsBar counts={s.counts} cached={s.cached_count} total={s.total} /> : <StateBadge state={c?.state ?? 'none'} cached={ti?.cached} />}</td>
               <td className="small">{s ? '—' : ti?.try_number || '—'}</td>
               <td className="small">{time(ti?.start_date)}</td>
               <td className="small">{s ? (s.duration.mean_ms !== null ? `mean ${duration(s.duration.mean_ms)}` : '—') : duration(ti?.duration_ms)}</td>
