@@ -90,16 +90,80 @@ describe('WorkerPool', () => {
     expect(after.pid).not.toBe(stray.pid);
   });
 
-  it('runs one job per worker and queues the rest', async () => {
+  it('runs one job per worker at a time, hands one more to a busy worker, and queues the rest', async () => {
     const p = make({ size: 1 });
     const order: string[] = [];
-    const slow = p.submit(job('sleeps', { ms: 300 }), { onStart: () => order.push('slow') });
-    const next = p.submit(job('nothing'), { onStart: () => order.push('next') });
+    const pids = new Set<number>();
+    const hooks = (name: string) => ({ onStart: (w: { pid: number }) => (order.push(name), pids.add(w.pid)) });
+    const slow = p.submit(job('sleeps', { ms: 300 }), hooks('slow'));
+    const next = p.submit(job('nothing'), hooks('next'));
+    const last = p.submit(job('nothing'), hooks('last'));
+    // `next` waits in the busy worker; `last` in the pool.
     expect(p.queued()).toBe(1);
+    expect(order).toEqual(['slow']);
     expect(await slow.outcome).toEqual({ status: 'ok', resultJson: '"woke"' });
-    expect(order).toEqual(['slow', 'next']);
-    await next.outcome;
+    await Promise.all([next.outcome, last.outcome]);
+    expect(order).toEqual(['slow', 'next', 'last']);
+    expect(pids.size).toBe(1);
+    seenPids.push(...pids);
+  });
+
+  it('with prefetch 0, a busy worker is handed nothing', async () => {
+    const p = make({ size: 1, prefetch: 0 });
+    const slow = p.submit(job('sleeps', { ms: 200 }));
+    const next = p.submit(job('nothing'));
+    expect(p.queued()).toBe(1);
+    await Promise.all([slow.outcome, next.outcome]);
     seenPids.push(...p.workerPids());
+  });
+
+  it('a job waiting in a worker whose running job is killed runs in the next worker', async () => {
+    const p = make({ size: 1 });
+    const started: Record<string, number> = {};
+    const running = p.submit(job('sleeps'), { onStart: (w) => void (started.running = w.pid) });
+    const waiting = p.submit(job('env'), { onStart: (w) => void (started.waiting = w.pid) });
+    await sleep(50);
+    await running.kill(300);
+    expect(await running.outcome).toMatchObject({ status: 'worker_exit', killed: true });
+    expect(await waiting.outcome).toMatchObject({ status: 'ok' });
+    expect(started.waiting).toBeGreaterThan(0);
+    expect(started.waiting).not.toBe(started.running);
+    seenPids.push(started.running, started.waiting);
+  });
+
+  it('a job waiting in a worker that dies (crash, or an error outside a job) runs in a new worker', async () => {
+    const p = make({ size: 1 });
+    for (const fatal of ['crash', 'stray']) {
+      const pids: number[] = [];
+      const dies = p.submit(job(fatal), { onStart: (w) => void pids.push(w.pid) });
+      const after = p.submit(job('nothing'), { onStart: (w) => void pids.push(w.pid) });
+      expect((await dies.outcome).status).toBe(fatal === 'crash' ? 'worker_exit' : 'error');
+      expect(await after.outcome).toEqual({ status: 'ok', resultJson: null });
+      expect(pids).toHaveLength(2);
+      expect(pids[1]).not.toBe(pids[0]);
+      seenPids.push(...pids);
+    }
+  });
+
+  it('an idle worker takes back a job waiting behind a long one', async () => {
+    const p = make({ size: 2 });
+    const where: Record<string, number> = {};
+    const at = (name: string) => ({ onStart: (w: { pid: number }) => void (where[name] = w.pid) });
+    const long = p.submit(job('sleeps', { ms: 5000 }), at('long'));
+    const short = p.submit(job('sleeps', { ms: 200 }), at('short'));
+    // Both workers busy: each is handed one of these to start next.
+    const a = p.submit(job('nothing'), at('a'));
+    const b = p.submit(job('nothing'), at('b'));
+    expect(p.queued()).toBe(0);
+    const ended: string[] = [];
+    await Promise.all([a.outcome.then(() => ended.push('a')), b.outcome.then(() => ended.push('b'))]);
+    // Neither waited for the long job: the worker that ran the short one ran both.
+    expect(ended.sort()).toEqual(['a', 'b']);
+    expect(where.a).toBe(where.short);
+    expect(where.b).toBe(where.short);
+    await long.kill(100);
+    await short.outcome;
+    seenPids.push(where.long, where.short);
   });
 
   it('kill stops the worker (SIGTERM, then SIGKILL) and a new worker takes the next job', async () => {
@@ -117,12 +181,16 @@ describe('WorkerPool', () => {
     expect(after.pid).not.toBe(pid);
   });
 
-  it('killing a queued job cancels it without touching the running one', async () => {
+  it('killing a waiting job cancels it, never started, without touching the running one', async () => {
     const p = make();
     const running = p.submit(job('sleeps', { ms: 200 }));
+    let started = false;
+    const waiting = p.submit(job('nothing'), { onStart: () => void (started = true) });
     const queued = p.submit(job('nothing'));
-    await queued.kill(100);
+    await Promise.all([waiting.kill(100), queued.kill(100)]);
+    expect(await waiting.outcome).toEqual({ status: 'cancelled' });
     expect(await queued.outcome).toEqual({ status: 'cancelled' });
+    expect(started).toBe(false);
     expect(await running.outcome).toMatchObject({ status: 'ok' });
     seenPids.push(...p.workerPids());
   });

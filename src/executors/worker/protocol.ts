@@ -40,7 +40,25 @@ export interface StoreResultMessage {
   readonly results: WorkerResultStore;
 }
 
-export type ParentMessage = JobMessage | StoreResultMessage;
+/** Takes back a job the worker holds but has not started (see WorkerPool's prefetching). */
+export interface UnqueueMessage {
+  readonly type: 'unqueue';
+  readonly id: number;
+}
+
+/**
+ * A unit of work for a worker. `ahead`: sent while the parent believed the worker busy; a
+ * worker that starts such a job at once (its job had ended meanwhile) says so (`started`).
+ */
+export type AnyJobMessage = (JobMessage | StoreResultMessage) & { readonly ahead?: true };
+
+export type ParentMessage = AnyJobMessage | UnqueueMessage;
+
+/** Answers an UnqueueMessage: the job was still waiting, and will not run in this worker. */
+export interface UnqueuedMessage {
+  readonly type: 'unqueued';
+  readonly id: number;
+}
 
 export interface OutputMessage {
   readonly type: 'out';
@@ -57,7 +75,11 @@ export interface SerializedError {
 
 export type WorkerFailureKind = 'user_error' | 'result_invalid' | 'upstream_unavailable';
 
-export type DoneMessage =
+/**
+ * `next`: the id of the job the worker started right after this one (it holds jobs sent
+ * while it was busy, and starts them in order), or absent when it started none.
+ */
+export type DoneMessage = (
   | {
       readonly type: 'done';
       readonly id: number;
@@ -76,6 +98,13 @@ export type DoneMessage =
       readonly skip: boolean;
       /** What went wrong: the user's code, the value it returned, or reading an upstream result. */
       readonly kind: WorkerFailureKind;
-    };
+    }
+) & { readonly next?: number };
 
-export type WorkerMessage = OutputMessage | DoneMessage;
+/** A job sent `ahead` was started on arrival. */
+export interface StartedMessage {
+  readonly type: 'started';
+  readonly id: number;
+}
+
+export type WorkerMessage = OutputMessage | DoneMessage | UnqueuedMessage | StartedMessage;

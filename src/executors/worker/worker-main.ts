@@ -1,7 +1,9 @@
 /**
  * Entry of a worker process (forked by WorkerPool, with tsx registered through `--import`).
  * It loads DAG files, runs one job at a time (an inline task body, or the functions that
- * render a command's args and env) and reports over IPC. Output written through
+ * render a command's args and env) and reports over IPC. Jobs sent while one runs wait here,
+ * in order, so the next starts without a round trip to the parent; the parent may take a
+ * waiting job back (`unqueue`). Output written through
  * process.stdout / process.stderr / console while a job runs is sent to the parent, which
  * writes the try's log.
  */
@@ -11,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { findDags, type LoadedDag, type TaskCallables } from '../../sdk/user-code.js';
 import type { ResolvedValues } from '../deferred.js';
 import { readDeferred, storeResultFile, storeReturnValue } from './offloaded.js';
-import type { DoneMessage, JobMessage, ParentMessage, SerializedError, WorkerMessage } from './protocol.js';
+import type { AnyJobMessage, DoneMessage, JobMessage, ParentMessage, SerializedError, WorkerMessage } from './protocol.js';
 
 const send = (msg: WorkerMessage, then?: () => void): void => {
   if (process.connected) process.send!(msg, undefined, {}, () => then?.());
@@ -20,7 +22,9 @@ const send = (msg: WorkerMessage, then?: () => void): void => {
 
 // ---- output capture -------------------------------------------------------------------
 
-let currentJob: ParentMessage | undefined;
+let currentJob: AnyJobMessage | undefined;
+/** Jobs sent while one ran, oldest first. */
+const waiting: AnyJobMessage[] = [];
 const pendingOutput: { stream: 'stdout' | 'stderr'; data: string }[] = [];
 let flushScheduled = false;
 
@@ -199,21 +203,42 @@ async function runJob(job: JobMessage): Promise<DoneMessage> {
   }
 }
 
-function finish(done: DoneMessage, then?: () => void): void {
+function start(job: AnyJobMessage): void {
+  currentJob = job;
+  (job.kind === 'store_result' ? storeResultFile(job) : runJob(job)).then(finish, (err) =>
+    finish({ type: 'done', id: job.id, ok: false, error: serializeError(err), skip: false, kind: 'user_error' }),
+  );
+}
+
+/** Set once the worker is going to exit: it reports nothing more and starts nothing. */
+let exiting = false;
+
+/** Reports a job's end and starts the next waiting one, unless the worker is about to exit. */
+function finish(done: DoneMessage, exit?: () => void): void {
+  if (exiting) return;
+  if (exit) exiting = true;
   flushOutput();
   currentJob = undefined;
-  send(done, then);
+  const next = exit ? undefined : waiting.shift();
+  send(next ? { ...done, next: next.id } : done, exit);
+  if (next) start(next);
 }
 
 process.on('message', (msg: ParentMessage) => {
-  if (msg?.type !== 'job') return;
-  if (currentJob) {
-    // The pool never sends two jobs at once; refuse rather than mix two tries' output.
-    send({ type: 'done', id: msg.id, ok: false, skip: false, kind: 'user_error', error: { name: 'Error', message: 'worker is busy' } });
+  if (msg?.type === 'unqueue') {
+    const i = waiting.findIndex((j) => j.id === msg.id);
+    if (i >= 0) {
+      waiting.splice(i, 1);
+      send({ type: 'unqueued', id: msg.id });
+    }
     return;
   }
-  currentJob = msg;
-  (msg.kind === 'store_result' ? storeResultFile(msg) : runJob(msg)).then(finish, (err) => finish({ type: 'done', id: msg.id, ok: false, error: serializeError(err), skip: false, kind: 'user_error' }));
+  if (msg?.type !== 'job' || exiting) return;
+  if (currentJob) waiting.push(msg);
+  else {
+    if (msg.ahead) send({ type: 'started', id: msg.id });
+    start(msg);
+  }
 });
 
 // An error thrown outside the awaited chain of the job (a stray callback, an unhandled
