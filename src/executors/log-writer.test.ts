@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureDir, parseTelemetryLine, TryLogWriter } from './log-writer.js';
+import { parseTelemetryLine, TryLogWriter } from './log-writer.js';
 import type { MetricPoint } from './types.js';
 
 describe('parseTelemetryLine', () => {
@@ -89,29 +89,5 @@ describe('TryLogWriter', () => {
     await log.close();
     expect(await readFile(path, 'utf8')).toMatch(/system \| warning: metric "loss" ignored/);
     expect(log.stderrTail()).toEqual(['two', 'three']);
-  });
-});
-
-describe('ensureDir', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'trainyard-dirs-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
-
-  it('makes nested folders, then sibling levels under them, and again after a known folder was removed', async () => {
-    const task = join(dir, 'logs', 'dag_id=d', 'task_id=t');
-    await ensureDir(join(task, 'map_index=0', 'attempt=1'));
-    await ensureDir(join(task, 'map_index=1', 'attempt=1'));
-    await ensureDir(join(task, 'map_index=1', 'attempt=2'));
-    expect((await stat(join(task, 'map_index=1', 'attempt=2'))).isDirectory()).toBe(true);
-    // Someone removes the task's folder (e.g. `db clean`) while this process remembers it.
-    await rm(task, { recursive: true });
-    await ensureDir(join(task, 'map_index=2', 'attempt=1'));
-    expect((await stat(join(task, 'map_index=2', 'attempt=1'))).isDirectory()).toBe(true);
-    // A folder that exists already is fine.
-    await mkdir(join(task, 'map_index=3'));
-    await ensureDir(join(task, 'map_index=3', 'attempt=1'));
-    expect((await stat(join(task, 'map_index=3', 'attempt=1'))).isDirectory()).toBe(true);
   });
 });

@@ -12,9 +12,9 @@ import { defaultMasker } from '../observability/mask.js';
  * Used by the local executor (subprocess pipes) and by the worker pool (output that inline
  * tasks write through process.stdout / console), so both produce the same log.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDir } from './dirs.js';
 import type { MetricPoint } from './types.js';
 
 export type LogStream = 'stdout' | 'stderr' | 'system';
@@ -88,57 +88,20 @@ export interface TryLogWriterOptions {
   readonly tailLines?: number;
 }
 
-/** Directories already created by this process, so a try pays no mkdir when its folder exists. */
-const createdDirs = new Set<string>();
-const CREATED_DIRS_KEPT = 50_000;
-
-function remember(dir: string): void {
-  if (createdDirs.size >= CREATED_DIRS_KEPT) createdDirs.clear();
-  createdDirs.add(dir);
-}
-
-/** One directory whose parent exists; one that exists already is fine. */
-async function mkdirLevel(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-}
-
-/**
- * Makes a directory and its parents, once per process for a given path. Below a folder known
- * to exist, each missing level is one mkdir (a try's folders are a level or two under its
- * task's); otherwise the whole path is made at once.
- */
-export async function ensureDir(dir: string): Promise<void> {
-  if (createdDirs.has(dir)) return;
-  const missing = [dir];
-  for (let d = dirname(dir); missing.length <= 3 && !createdDirs.has(d); d = dirname(d)) {
-    if (d === dirname(d)) break;
-    missing.push(d);
-  }
-  if (!createdDirs.has(dirname(missing[missing.length - 1]))) {
-    await mkdir(dir, { recursive: true });
-  } else {
-    try {
-      for (const d of [...missing].reverse()) await mkdirLevel(d);
-    } catch (e) {
-      // A folder known to exist was removed meanwhile (e.g. by `db clean`): make the whole path.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      await mkdir(dir, { recursive: true });
-    }
-  }
-  for (const d of missing) remember(d);
-}
+/** Pending log text written at once rather than at the next turn of the event loop. */
+const FLUSH_AT_BYTES = 1 << 20;
 
 /**
  * Writes one try's log. Chunks may end mid-line: the rest of a line is kept per stream until
- * its newline arrives (or until `close`). Writes go through one buffered stream, one write
- * per chunk.
+ * its newline arrives (or until `close`). What is written in one turn of the event loop goes
+ * to the file in one synchronous write at the end of that turn: the file is on local disk,
+ * where that costs less than a round trip through libuv's thread pool per write.
  */
 export class TryLogWriter {
-  private readonly stream: WriteStream;
+  /** Undefined once closed, or after a write failed. */
+  private fd: number | undefined;
+  private pending = '';
+  private flushScheduled = false;
   private readonly partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
   private readonly now: () => number;
   private readonly onTelemetry?: TelemetryListener;
@@ -146,19 +109,50 @@ export class TryLogWriter {
   private readonly tail: string[] = [];
   private closed = false;
 
-  private constructor(stream: WriteStream, opts: TryLogWriterOptions) {
-    this.stream = stream;
+  private constructor(fd: number, opts: TryLogWriterOptions) {
+    this.fd = fd;
     this.now = opts.now ?? Date.now;
     this.onTelemetry = opts.onTelemetry;
     this.tailLimit = opts.tailLines ?? 5;
-    // A failing disk must not crash the executor; the try itself still finishes.
-    stream.on('error', () => {});
   }
 
   /** Opens (appends to) the log file, creating its folder. */
   static async open(path: string, opts: TryLogWriterOptions = {}): Promise<TryLogWriter> {
-    await ensureDir(dirname(path));
-    return new TryLogWriter(createWriteStream(path, { flags: 'a' }), opts);
+    ensureDir(dirname(path));
+    return new TryLogWriter(openSync(path, 'a'), opts);
+  }
+
+  private append(text: string): void {
+    if (this.fd === undefined) return;
+    this.pending += text;
+    if (this.pending.length >= FLUSH_AT_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** A failing disk must not crash the executor: the log stops, and the try itself still finishes. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.fd === undefined || this.pending === '') return;
+    const data = Buffer.from(this.pending);
+    this.pending = '';
+    try {
+      for (let offset = 0; offset < data.length; ) offset += writeSync(this.fd, data, offset);
+    } catch {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already unusable; nothing more to do
+    }
+    this.fd = undefined;
   }
 
   /** The last stderr lines seen, oldest first. */
@@ -207,11 +201,11 @@ export class TryLogWriter {
         for (const w of parsed.warnings) out += `${new Date(at).toISOString()} system | warning: ${w}\n`;
       }
     }
-    this.stream.write(out);
+    this.append(out);
     if ((metrics || params) && this.onTelemetry) this.onTelemetry(metrics ?? [], params);
   }
 
-  /** Flushes unterminated last lines and closes the file; resolves when it is on disk. */
+  /** Flushes unterminated last lines and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     for (const s of ['stdout', 'stderr'] as const) {
@@ -222,9 +216,7 @@ export class TryLogWriter {
       }
     }
     this.closed = true;
-    await new Promise<void>((resolve) => {
-      this.stream.end(() => resolve());
-      this.stream.once('error', () => resolve());
-    });
+    this.flush();
+    this.release();
   }
 }
