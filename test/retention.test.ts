@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dag } from '../src/index.js';
 import { claimOutboxRow, finishOutboxRow, insertOutboxRows, interruptOrphanedRows } from '../src/scheduler/outbox-store.js';
 import { openPostgres } from '../src/store/postgres.js';
+import { RunLeftoverFiles } from '../src/app/run-leftovers.js';
+import { HomeLayout } from '../src/scheduler/paths.js';
 import { cleanOldOutboxRows, cleanOldRuns } from '../src/store/retention.js';
 import { Store } from '../src/store/store.js';
 import { cli } from './support/cli.js';
@@ -38,10 +40,17 @@ describe('db clean', () => {
     for (let i = 0; i < 7; i++) await mk(`ancient${i}`, i % 2 ? 'failed' : 'success', 120);
     await mk('recent', 'success', 10);
     await mk('live', 'running', null);
-    const opts = { before: now - 90 * DAY, batchSize: 3, logDirOf: (dagId: string, runId: string) => path.join(t.home, 'logs', `dag_id=${dagId}`, `run_id=${runId}`) };
-    expect(await cleanOldRuns(t.store, { ...opts, dryRun: true })).toMatchObject({ runs: 7 });
+    const files = new RunLeftoverFiles(t.store, new HomeLayout(t.home));
+    const opts = { before: now - 90 * DAY, batchSize: 3, files };
+    expect(await cleanOldRuns(t.store, { ...opts, dryRun: true })).toMatchObject({ runs: 7, leftovers: { logDirs: 7 } });
     expect(await t.store.listRuns({ dagId: 'old' })).toHaveLength(9);
-    expect(await cleanOldRuns(t.store, { ...opts, dryRun: false })).toEqual({ runs: 7, batches: 3, logDirsRemoved: 7 });
+    expect(await cleanOldRuns(t.store, { ...opts, dryRun: false })).toEqual({
+      runs: 7,
+      batches: 3,
+      kept: 0,
+      leftovers: { logDirs: 7, folders: 0, remoteLogs: 0, results: 0 },
+      failed: { runs: 0, firstError: undefined },
+    });
     expect((await t.store.listRuns({ dagId: 'old' })).map((r) => r.run_id).sort()).toEqual(['live', 'recent']);
     expect(await t.store.db.selectFrom('task_instance').select('run_id').execute()).toHaveLength(2);
     expect(await t.store.db.selectFrom('metric').select('run_id').execute()).toHaveLength(2);
@@ -106,13 +115,16 @@ describe('trainyard db clean', () => {
     const clean = (...args: string[]) => cli(['--home', t.home, 'db', 'clean', '--older-than', '90d', ...args]);
 
     const dry = await clean('--dry-run');
-    expect(dry.stdout).toBe('0 run(s) and 3 notification outbox row(s) would be deleted\n');
+    expect(dry.stdout).toBe(
+      '0 run(s) would be deleted with 0 log folder(s), 0 work, artifact and checkpoint folder(s), 0 remote log(s), 0 offloaded result(s); 0 run(s) kept because other runs reuse their results; 3 notification outbox row(s) would be deleted\n',
+    );
     const byDefault = await clean();
     expect(byDefault.code).toBe(0);
-    expect(byDefault.stdout).toContain(', 3 notification outbox row(s)');
+    expect(byDefault.stdout).toContain('; 3 notification outbox row(s) deleted');
     expect((await outboxTasks(t.store)).filter((id) => id.startsWith('month-'))).toEqual(['month-pending', 'month-sending']);
     const shorter = await clean('--outbox-older-than', '7d');
-    expect(shorter.stdout).toContain(', 3 notification outbox row(s)');
+    expect(shorter.stderr).toBe('');
+    expect(shorter.stdout).toContain('; 3 notification outbox row(s) deleted');
     expect(await outboxTasks(t.store)).toEqual(['month-pending', 'month-sending', 'week-pending', 'week-sending']);
   }, 60_000);
 

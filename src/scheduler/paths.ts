@@ -18,6 +18,11 @@ export class HomeLayout {
     return path.join(this.home, 'logs', `dag_id=${dagId}`, `run_id=${runId}`);
   }
 
+  /** One run's folders under work/, artifacts/ and checkpoints/ (its logs are in runLogDir). */
+  runFolders(dagId: string, runId: string): string[] {
+    return ['work', 'artifacts', 'checkpoints'].map((top) => path.join(this.home, top, `dag_id=${dagId}`, `run_id=${runId}`));
+  }
+
   logPath(k: TryKey): string {
     return path.join(this.home, 'logs', ...this.instanceParts(k), `attempt=${k.tryNumber}.log`);
   }

@@ -3,7 +3,9 @@ import { migrateToLatest, openDatabase, resetDatabase } from '../../store/db.js'
 import { configFrom, type GlobalOptions } from '../context.js';
 import { parseDuration } from '../../core/retry.js';
 import { HomeLayout } from '../../scheduler/paths.js';
-import { cleanOldOutboxRows, cleanOldRuns, DEFAULT_OUTBOX_RETENTION } from '../../store/retention.js';
+import { RunLeftoverFiles } from '../../app/run-leftovers.js';
+import { TrainyardError } from '../../core/errors.js';
+import { type CleanResult, cleanOldOutboxRows, cleanOldRuns, DEFAULT_OUTBOX_RETENTION } from '../../store/retention.js';
 import { Store } from '../../store/store.js';
 import { positiveInt, UsageError } from '../format.js';
 
@@ -27,7 +29,7 @@ export function registerDbCommands(program: Command, globals: () => GlobalOption
       }),
     );
   db.command('clean')
-    .description('delete finished runs older than an age, with their tries, metrics and logs, and sent notifications, in batches')
+    .description('delete finished runs older than an age, with their tries, metrics, local folders, remote logs and offloaded results, and sent notifications, in batches')
     .requiredOption('--older-than <age>', 'finished runs older than this, e.g. 90d, 12h')
     .option('--outbox-older-than <age>', 'sent, failed and interrupted notifications older than this', DEFAULT_OUTBOX_RETENTION)
     .option('--dry-run', 'count what would be deleted')
@@ -41,14 +43,21 @@ export function registerDbCommands(program: Command, globals: () => GlobalOption
       const layout = new HomeLayout(configFrom(globals()).home);
       return withDb(async (opened) => {
         const store = new Store(opened.db, opened.dialect);
-        const logDirOf = (dagId: string, runId: string) => layout.runLogDir(dagId, runId);
-        const r = await cleanOldRuns(store, { before: runsBefore, batchSize, dryRun, logDirOf });
+        const files = new RunLeftoverFiles(store, layout);
+        let r: CleanResult;
+        try {
+          r = await cleanOldRuns(store, { before: runsBefore, batchSize, dryRun, files });
+        } finally {
+          await files.close();
+        }
         const outbox = await cleanOldOutboxRows(store, { before: outboxBefore, batchSize, dryRun });
-        process.stdout.write(
-          dryRun
-            ? `${r.runs} run(s) and ${outbox} notification outbox row(s) would be deleted\n`
-            : `deleted ${r.runs} run(s) in ${r.batches} batch(es), ${r.logDirsRemoved} log folder(s), ${outbox} notification outbox row(s)\n`,
-        );
+        process.stdout.write(`${cleanSummary(r, outbox, dryRun)}\n`);
+        if (r.failed.runs > 0) {
+          throw new TrainyardError(
+            'CLEAN_INCOMPLETE',
+            `${r.failed.runs} run(s) were not deleted because what they left could not all be removed; their rows stay, so run db clean again once that is fixed. First error: ${r.failed.firstError}`,
+          );
+        }
       });
     });
   db.command('reset')
@@ -61,6 +70,16 @@ export function registerDbCommands(program: Command, globals: () => GlobalOption
         process.stdout.write(`database ${opened.description} reset\n`);
       });
     });
+}
+
+/** The line `db clean` prints: each kind of thing deleted (or, with --dry-run, to be). */
+function cleanSummary(r: CleanResult, outbox: number, dryRun: boolean): string {
+  const l = r.leftovers;
+  const what = `${l.logDirs} log folder(s), ${l.folders} work, artifact and checkpoint folder(s), ${l.remoteLogs} remote log(s), ${l.results} offloaded result(s)`;
+  const kept = `${r.kept} run(s) kept because other runs reuse their results`;
+  return dryRun
+    ? `${r.runs} run(s) would be deleted with ${what}; ${kept}; ${outbox} notification outbox row(s) would be deleted`
+    : `deleted ${r.runs} run(s) in ${r.batches} batch(es) with ${what}; ${kept}; ${outbox} notification outbox row(s) deleted`;
 }
 
 /** An age given for `option`, in milliseconds, or a usage error that names the option. */
