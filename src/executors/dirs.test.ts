@@ -13,17 +13,17 @@ describe('ensureDir', () => {
 
   it('makes nested folders, then sibling levels under them, and again after a known folder was removed', async () => {
     const task = join(dir, 'logs', 'dag_id=d', 'task_id=t');
-    ensureDir(join(task, 'map_index=0', 'attempt=1'));
-    ensureDir(join(task, 'map_index=1', 'attempt=1'));
-    ensureDir(join(task, 'map_index=1', 'attempt=2'));
+    await ensureDir(join(task, 'map_index=0', 'attempt=1'));
+    await ensureDir(join(task, 'map_index=1', 'attempt=1'));
+    await ensureDir(join(task, 'map_index=1', 'attempt=2'));
     expect((await stat(join(task, 'map_index=1', 'attempt=2'))).isDirectory()).toBe(true);
     // Someone removes the task's folder (e.g. `db clean`) while this process remembers it.
     await rm(task, { recursive: true });
-    ensureDir(join(task, 'map_index=2', 'attempt=1'));
+    await ensureDir(join(task, 'map_index=2', 'attempt=1'));
     expect((await stat(join(task, 'map_index=2', 'attempt=1'))).isDirectory()).toBe(true);
     // A folder that exists already is fine.
     await mkdir(join(task, 'map_index=3'));
-    ensureDir(join(task, 'map_index=3', 'attempt=1'));
+    await ensureDir(join(task, 'map_index=3', 'attempt=1'));
     expect((await stat(join(task, 'map_index=3', 'attempt=1'))).isDirectory()).toBe(true);
   });
 });

@@ -118,7 +118,7 @@ export class TryLogWriter {
 
   /** Opens (appends to) the log file, creating its folder. */
   static async open(path: string, opts: TryLogWriterOptions = {}): Promise<TryLogWriter> {
-    ensureDir(dirname(path));
+    await ensureDir(dirname(path));
     return new TryLogWriter(openSync(path, 'a'), opts);
   }
 

@@ -265,6 +265,11 @@ export class LocalExecutor implements Executor {
       const timer = setTimeout(() => void this.stop(t, 'execution_timeout', `ran longer than its execution timeout of ${fmtMs(timeout)}`), timeout);
       t.timers.push(timer);
     }
+    // The try's directories are made while its log opens.
+    const dirs = Promise.all((t.req.dirs ?? []).map(ensureDir)).then(
+      () => undefined,
+      (err: Error) => err,
+    );
     try {
       t.log = await TryLogWriter.open(t.req.logPath, {
         now: this.now,
@@ -274,11 +279,8 @@ export class LocalExecutor implements Executor {
       await this.finish(t, { outcome: 'failed', failureClass: 'config', reason: `cannot open the log file ${t.req.logPath}: ${(err as Error).message}` });
       return;
     }
-    try {
-      for (const dir of t.req.dirs ?? []) ensureDir(dir);
-    } catch (err) {
-      return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: `cannot make the try's directories: ${(err as Error).message}` });
-    }
+    const dirError = await dirs;
+    if (dirError) return this.finish(t, { outcome: 'failed', failureClass: 'config', reason: `cannot make the try's directories: ${dirError.message}` });
     if (t.kill) return this.finish(t, { outcome: 'failed', failureClass: t.kill.failureClass, reason: t.kill.reason });
     // Not awaited: launch() returns once the process is spawned (or the job handed to the
     // worker pool); rendering args in a worker must not hold the caller.
