@@ -71,10 +71,14 @@ export function s2Scenario({ id, n: fullSize, parallelism, peer = false, cpu = '
         const tyReps = [];
         const afReps = [];
         await repeat(ctx, `${id} ${ty.label}${af ? ' A/B with Airflow' : ''}`, ctx.reps, async (i) => {
-          const spawn = await rawSpawnRate(ty.repo, Math.min(n, 5000), parallelism);
+          // The raw rate drifts with the machine: half is measured right before the rep and
+          // half right after, so the rep is compared with the machine it ran on.
+          const rawCount = Math.max(1, Math.round(Math.min(n, 5000) / 2));
+          const before = await rawSpawnRate(ty.repo, rawCount, parallelism);
           const rep = await trainyardMappedRep(ty, n, parallelism, { label: id, cpu });
-          rep.raw_spawn = spawn;
-          rep.fraction_of_raw_spawn = Math.round((rep.tasks_per_s / spawn.per_s) * 1000) / 1000;
+          const after = await rawSpawnRate(ty.repo, rawCount, parallelism);
+          rep.raw_spawn = bracketedRate(before, after);
+          rep.fraction_of_raw_spawn = Math.round((rep.tasks_per_s / rep.raw_spawn.per_s) * 1000) / 1000;
           tyReps.push(rep);
           const a = af && i < ctx.airflowReps ? await af.mapRep(n) : undefined;
           if (a) afReps.push(a);
@@ -100,6 +104,13 @@ export function s2Scenario({ id, n: fullSize, parallelism, peer = false, cpu = '
       return out;
     },
   };
+}
+
+/** One raw rate from the measurements before and after a rep: all spawns over all the time. */
+export function bracketedRate(before, after) {
+  const tasks = before.tasks + after.tasks;
+  const ms = before.ms + after.ms;
+  return { tasks, parallel: before.parallel, ms: Math.round(ms * 10) / 10, per_s: Math.round((tasks / ms) * 1000 * 10) / 10, before_per_s: before.per_s, after_per_s: after.per_s, path: before.path };
 }
 
 /** Most tries running at once, from their start and end stamps. */
