@@ -208,7 +208,7 @@ export class WorkerPool {
       return;
     }
     if (job.started) return this.stopWorker(worker, graceMs);
-    // Waiting in its worker: take it back. If the worker starts it first, onDone stops it.
+    // Waiting in its worker: take it back. If the worker starts it first, started() stops it.
     this.unqueue(job);
     await job.outcome;
   }
