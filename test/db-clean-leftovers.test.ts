@@ -17,7 +17,7 @@ import { FileArtifactStore } from '../src/artifacts/file-store.js';
 import { resultKey } from '../src/artifacts/offload.js';
 import { logKey } from '../src/artifacts/remote-log.js';
 import { S3ArtifactStore } from '../src/artifacts/s3-store.js';
-import { S3_SERVER_START_TIMEOUT_MS, s3TestServer, type S3TestServer } from '../src/artifacts/test-server.js';
+import { S3_SERVER_START_TIMEOUT_MS, s3TestServer, useS3Env, type S3TestServer } from '../src/artifacts/test-server.js';
 import type { ArtifactStore } from '../src/artifacts/types.js';
 import { dag } from '../src/index.js';
 import { cachedFrom } from '../src/scheduler/cache.js';
@@ -30,29 +30,21 @@ import { cli } from './support/cli.js';
 import { registerDag, tempStore } from './support/harness.js';
 import { freshPostgresDatabase } from './support/postgres.js';
 
-const S3_ENV = ['TRAINYARD_S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
 const DAY = 86_400_000;
 
 let server: S3TestServer;
-const savedEnv: Partial<Record<(typeof S3_ENV)[number], string>> = {};
+let restoreEnv: () => void = () => {};
 let t: Awaited<ReturnType<typeof tempStore>> | undefined;
 let stores: ArtifactStore[] = [];
 let cleanup: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   server = await s3TestServer();
-  for (const k of S3_ENV) savedEnv[k] = process.env[k];
-  process.env.TRAINYARD_S3_ENDPOINT = server.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
-  process.env.AWS_REGION = server.region;
+  restoreEnv = useS3Env(server, { endpoint: true });
 }, S3_SERVER_START_TIMEOUT_MS);
 
 afterAll(() => {
-  for (const k of S3_ENV) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
+  restoreEnv();
 });
 
 afterEach(async () => {

@@ -19,7 +19,7 @@ import { openRuntime, startSchedulerServices, type Runtime, type SchedulerServic
 import { FileArtifactStore } from '../src/artifacts/file-store.js';
 import { logKey, SHIP_WHOLE_MAX_BYTES, shipLog } from '../src/artifacts/remote-log.js';
 import { S3ArtifactStore } from '../src/artifacts/s3-store.js';
-import { S3_SERVER_START_TIMEOUT_MS, s3TestServer, type S3TestServer } from '../src/artifacts/test-server.js';
+import { S3_SERVER_START_TIMEOUT_MS, s3TestServer, useS3Env, type S3TestServer } from '../src/artifacts/test-server.js';
 import { loadConfig } from '../src/config.js';
 import { assertValidConfigEnv } from '../src/config-validate.js';
 import { triggerRun } from '../src/scheduler/trigger.js';
@@ -30,25 +30,18 @@ import { cli } from './support/cli.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAGS = path.join(REPO, 'test/fixtures/dags-remote-logs');
-const S3_ENV = ['TRAINYARD_S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
 
 let server: S3TestServer;
-const savedEnv: Partial<Record<(typeof S3_ENV)[number], string>> = {};
+let restoreEnv: () => void = () => {};
 const homes: string[] = [];
 
 beforeAll(async () => {
   server = await s3TestServer();
-  for (const k of S3_ENV) savedEnv[k] = process.env[k];
-  process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
-  process.env.AWS_REGION = server.region;
+  restoreEnv = useS3Env(server);
 }, S3_SERVER_START_TIMEOUT_MS);
 
 afterAll(() => {
-  for (const k of S3_ENV) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
+  restoreEnv();
   for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
 });
 

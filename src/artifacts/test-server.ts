@@ -62,3 +62,24 @@ export function s3TestServer(): Promise<S3TestServer> {
   });
   return started;
 }
+
+const S3_ENV = ['TRAINYARD_S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const;
+
+/**
+ * Gives this process the server's credentials and region (and, with `endpoint`, its address
+ * as TRAINYARD_S3_ENDPOINT), the way a user's environment would. Returns what puts the
+ * earlier values back.
+ */
+export function useS3Env(server: S3TestServer, { endpoint = false }: { endpoint?: boolean } = {}): () => void {
+  const saved = Object.fromEntries(S3_ENV.map((k) => [k, process.env[k]]));
+  if (endpoint) process.env.TRAINYARD_S3_ENDPOINT = server.endpoint;
+  process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
+  process.env.AWS_REGION = server.region;
+  return () => {
+    for (const k of S3_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  };
+}
