@@ -25,6 +25,19 @@ function startsWithPattern(prefix: string): string {
 }
 
 /**
+ * The task instances whose `cached_from` names a try of one of `sources` (and a few that only
+ * look so: the caller checks). It reads the partial index of instances with `cached_from` set
+ * (migration 0015), not the whole table.
+ */
+export function reusingInstances(store: Store, sources: readonly RunKeyRow[]) {
+  return store.db
+    .selectFrom('task_instance')
+    .select(['dag_id', 'run_id', 'cached_from'])
+    .where('cached_from', 'is not', null)
+    .where((eb) => eb.or(sources.map((s) => sql<boolean>`${eb.ref('cached_from')} like ${startsWithPattern(cachedFromPrefix(s))} escape '!'`)));
+}
+
+/**
  * For each of `runs` that another run reuses, the runs reusing it: those with a cached task
  * instance whose result and artifacts are one of its tries' (task caching). Keyed by
  * JSON [dag_id, run_id]; runs nobody reuses are absent. This does not rely on the tries' cache
@@ -35,12 +48,7 @@ export async function reusedRuns(store: Store, runs: readonly RunKeyRow[]): Prom
   for (let i = 0; i < runs.length; i += CHUNK) {
     const sources = runs.slice(i, i + CHUNK);
     const wanted = new Set(sources.map(idOf));
-    const rows = await store.db
-      .selectFrom('task_instance')
-      .select(['dag_id', 'run_id', 'cached_from'])
-      .where('cached_from', 'is not', null)
-      .where((eb) => eb.or(sources.map((s) => sql<boolean>`${eb.ref('cached_from')} like ${startsWithPattern(cachedFromPrefix(s))} escape '!'`)))
-      .execute();
+    const rows = await reusingInstances(store, sources).execute();
     for (const row of rows) {
       const source = sourceOf(row.cached_from);
       if (!source || !wanted.has(idOf(source)) || idOf(source) === idOf(row)) continue;

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, openSqlite } from './db.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { claimsConformance } from './claims.conformance.js';
 import { guardedUpdateConformance } from './guarded-update.conformance.js';
 import { type OpenedStore, storeConformance } from './store.conformance.js';
+import { reusingInstances } from './reused-runs.js';
 import { Store } from './store.js';
 
 // A file, not :memory:, so SQLite runs as it does in `trainyard standalone` (WAL, one file).
@@ -39,6 +41,19 @@ describe('SQLite migrations', () => {
     } finally {
       for (const c of conns) await c.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the lookup of runs that reuse a run reads the index of cached instances, not the whole table', async () => {
+    const { store, close } = await openFreshStore();
+    try {
+      const q = reusingInstances(store, [{ dag_id: 'd', run_id: 'r1' }, { dag_id: 'd', run_id: 'r2' }]).compile();
+      const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
+      const details = plan.rows.map((r) => r.detail).join('\n');
+      expect(details).toContain('task_instance_cached_from');
+      expect(details).not.toMatch(/^SCAN task_instance$/m);
+    } finally {
+      await close();
     }
   });
 

@@ -12,6 +12,7 @@ import * as m0010 from './0010_change_feed.js';
 import * as m0012 from './0012_notification_outbox.js';
 import * as m0013 from './0013_remote_log.js';
 import * as m0014 from './0014_sweep_decisions.js';
+import * as m0015 from './0015_cached_from_index.js';
 
 /** Every migration, in order. Names are never reused; released files are never edited. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -28,6 +29,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0012_notification_outbox': m0012,
   '0013_remote_log': m0013,
   '0014_sweep_decisions': m0014,
+  '0015_cached_from_index': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {
