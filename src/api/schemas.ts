@@ -159,7 +159,13 @@ export const Run = responseSchema(
   }),
 );
 export const RunPage = page('RunPage', Run);
-export const RunDetail = responseSchema('RunDetail', Run.extend({ task_counts: z.record(z.string(), z.number().int()).describe('task instances by state') }));
+export const RunDetail = responseSchema(
+  'RunDetail',
+  Run.extend({
+    task_counts: z.record(z.string(), z.number().int()).describe('task instances by state'),
+    cached_count: z.number().int().describe("of the successes, those that reused an earlier try's result (task caching); still counted in task_counts.success"),
+  }),
+);
 
 export const listRunsQuery = z.strictObject({
   state: repeatable(runState).optional().describe('runs in any of these states (repeat for more)'),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskSummary } from '../../src/api/schemas.js';
+import { RunDetail, TaskSummary } from '../../src/api/schemas.js';
 import { dag, z } from '../../src/index.js';
 import { registerDag } from '../support/harness.js';
 import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun, T0 } from './support.js';
@@ -66,6 +66,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(r.body.cells.run1.fit).toMatchObject({ total: 30, counts: { success: 20, failed: 10 }, cached_count: CACHED_SUCCESSES.length });
       // A task that is not mapped has no count, only its own flag.
       expect(r.body.cells.run1.prep).not.toHaveProperty('cached_count');
+    });
+
+    it("the run's detail says how many of its successes were cached, beside its counts by state", async () => {
+      const r = await h.request('GET', RUN1, { as: 'viewer' });
+      expect(r.status).toBe(200);
+      RunDetail.parse(r.body);
+      expect(r.body.cached_count).toBe(CACHED_SUCCESSES.length);
+      // Cached instances are still successes there, as before.
+      const successes = await h.store.db
+        .selectFrom('task_instance')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('dag_id', '=', 'train')
+        .where('run_id', '=', 'run1')
+        .where('state', '=', 'success')
+        .executeTakeFirstOrThrow();
+      expect(r.body.task_counts.success).toBe(Number(successes.n));
     });
 
     it('lists only the cached instances, or only the others', async () => {

@@ -187,6 +187,23 @@ describe('cached task instances in the UI', () => {
     expect(await counts.getAttribute('aria-label')).toBe('3 instances: 3 success');
   });
 
+  test("the run's header counts cached instances apart, and a mapped task all of whose instances were cached has a cached Gantt bar", async () => {
+    const header = page.getByTestId('run-task-counts');
+    await page.goto(`${ty.url}${runPath(fan5, FAN)}`);
+    await expect.poll(() => header.textContent()).toBe('3 success, 3 cached');
+    await page.goto(`${ty.url}${runPath(fan3again, FAN)}`);
+    await expect.poll(() => header.textContent()).toBe('1 success, 3 cached');
+    await page.goto(`${ty.url}${runPath(fan3, FAN)}`);
+    await expect.poll(() => header.textContent()).toBe('4 success');
+
+    const shardBar = page.locator('.gantt-bar[aria-label^="shard:"]');
+    await page.goto(`${ty.url}${runPath(fan3again, FAN)}?view=gantt`);
+    await expect.poll(() => shardBar.getAttribute('aria-label')).toMatch(/^shard: cached, /);
+    // Some of its instances ran: the bar is the task's own state.
+    await page.goto(`${ty.url}${runPath(fan5, FAN)}?view=gantt`);
+    await expect.poll(() => shardBar.getAttribute('aria-label')).toMatch(/^shard: success, /);
+  });
+
   test("the drill-down's filters show the cached instances and the other successes apart", async () => {
     await page.goto(`${ty.url}${runPath(fan5, FAN)}?task=shard`);
     const drill = page.getByTestId('drilldown');

@@ -2,6 +2,7 @@ import type { ExpressionBuilder, Expression, SqlBool } from 'kysely';
 import type { RunState } from '../../core/states.js';
 import type { Database } from '../../store/schema.js';
 import type { DagRunRow, Store } from '../../store/store.js';
+import { cachedSuccesses } from './task-instances.js';
 
 export interface RunFilter {
   readonly dagId?: string;
@@ -35,15 +36,18 @@ export async function listRuns(store: Store, f: RunFilter): Promise<{ rows: DagR
   return { rows, total: Number(count.n) };
 }
 
-/** Task instances of a run by state (removed placeholders left out). */
-export async function taskCounts(store: Store, dagId: string, runId: string): Promise<Record<string, number>> {
+/**
+ * Task instances of a run by state (removed placeholders left out), and how many of the
+ * successes reused an earlier try's result (task caching).
+ */
+export async function taskCounts(store: Store, dagId: string, runId: string): Promise<{ counts: Record<string, number>; cached: number }> {
   const rows = await store.db
     .selectFrom('task_instance')
-    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
+    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n'), eb.fn.count<number | string>('cached_from').as('cached')])
     .where('dag_id', '=', dagId)
     .where('run_id', '=', runId)
     .where('state', '!=', 'removed')
     .groupBy('state')
     .execute();
-  return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  return { counts: Object.fromEntries(rows.map((r) => [r.state, Number(r.n)])), cached: cachedSuccesses(rows) };
 }

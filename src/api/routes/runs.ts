@@ -13,7 +13,8 @@ import { requireDag, requireRun, requireSpec } from './lookup.js';
 
 async function runDetail(deps: ApiDeps, dagId: string, runId: string) {
   const run = await requireRun(deps.store, dagId, runId);
-  return { ...runView(run), task_counts: await taskCounts(deps.store, dagId, runId) };
+  const { counts, cached } = await taskCounts(deps.store, dagId, runId);
+  return { ...runView(run), task_counts: counts, cached_count: cached };
 }
 
 export const runRoutes = [

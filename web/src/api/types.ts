@@ -105,6 +105,8 @@ export interface Run {
 }
 export interface RunDetail extends Run {
   task_counts: Record<string, number>;
+  /** Of `task_counts.success`, the instances that reused an earlier try's result (task caching). */
+  cached_count?: number;
 }
 
 export interface TaskInstance {

@@ -6,7 +6,7 @@ import { ClearButton, MarkButtons } from '../components/Actions.js';
 import { between, duration, time } from '../lib/format.js';
 import { Link, href, setSearch, useLocation, useTitle } from '../lib/router.js';
 import { loadRunTasks } from '../lib/run-tasks.js';
-import { ACTIVE_RUN } from '../lib/states.js';
+import { ACTIVE_RUN, countsWords, shownCounts } from '../lib/states.js';
 import { useQuery } from '../lib/use-query.js';
 import { MappedDrilldown } from './run/MappedDrilldown.js';
 import { TaskList } from './run/TaskList.js';
@@ -39,7 +39,7 @@ export function RunPage({ dagId, runId }: { dagId: string; runId: string }) {
   if (run.error && !run.data) return <ErrorBox error={run.error} title={`Run ${runId}`} />;
   if (!run.data || !dag.data) return <Loading what={`run ${runId}`} />;
   const r = run.data;
-  const counts = Object.entries(r.task_counts).filter(([s]) => s !== 'removed');
+  const counts = countsWords(shownCounts(r.task_counts, r.cached_count));
   return (
     <section>
       <div className="page-head">
@@ -71,7 +71,7 @@ export function RunPage({ dagId, runId }: { dagId: string; runId: string }) {
         </div>
         <div>
           <dt>Tasks</dt>
-          <dd>{counts.map(([s, n]) => `${n.toLocaleString()} ${s.replaceAll('_', ' ')}`).join(', ') || '—'}</dd>
+          <dd data-testid="run-task-counts">{counts || '—'}</dd>
         </div>
         <div>
           <dt>Params</dt>

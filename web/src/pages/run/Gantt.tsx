@@ -55,7 +55,9 @@ export function Gantt({ dag, run, cells }: { dag: DagDetail; run: RunDetail; cel
         const downstream = ordered.filter((d) => d.upstream.includes(t.task_id)).map((d) => cells.get(d.task_id)?.ti?.start_date).filter((x): x is string => !!x);
         end = activeLeft ? now : downstream.length ? Math.min(...downstream.map(Date.parse)) : start + (s.duration.max_ms ?? 0);
       }
-      bars.push({ task: t.task_id, start, end, state: c.state, approx, mapped: true, mapIndex: -1 });
+      // Every instance reused an earlier try's result: the bar is cached, as a single task's would be.
+      const allCached = (s.cached_count ?? 0) > 0 && s.cached_count === s.total;
+      bars.push({ task: t.task_id, start, end, state: allCached ? 'cached' : c.state, approx, mapped: true, mapIndex: -1 });
     } else if (c.ti?.start_date) {
       bars.push({ task: t.task_id, start: Date.parse(c.ti.start_date), end: c.ti.end_date ? Date.parse(c.ti.end_date) : now, state: shownState(c.state, c.ti.cached), approx: false, mapped: false, mapIndex: c.ti.map_index });
     }
