@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +28,7 @@ import { Store, type TaskTryRow } from '../src/store/store.js';
 import { cli } from './support/cli.js';
 import { registerDag, tempStore } from './support/harness.js';
 import { freshPostgresDatabase } from './support/postgres.js';
+import { closedPort } from './support/ports.js';
 
 const DAY = 86_400_000;
 
@@ -56,14 +56,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A home with a SQLite store, one DAG, an S3 log store, an S3 artifact store and a local one. */
 async function world(dialect: 'sqlite' | 'postgres' = 'sqlite') {

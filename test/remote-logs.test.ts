@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,8 +24,9 @@ import { assertValidConfigEnv } from '../src/config-validate.js';
 import { triggerRun } from '../src/scheduler/trigger.js';
 import { RemoteLogStore } from '../src/store/remote-log-store.js';
 import type { TaskTryRow } from '../src/store/store.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './api/support.js';
+import { type ApiHarness, RUN1, seededApiHarness, seedTrainRun } from './api/support.js';
 import { cli } from './support/cli.js';
+import { closedPort } from './support/ports.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAGS = path.join(REPO, 'test/fixtures/dags-remote-logs');
@@ -45,14 +45,6 @@ afterAll(() => {
   for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
 });
 
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 interface Node {
   readonly rt: Runtime;
@@ -305,9 +297,7 @@ describe('shipLog', () => {
 describe('remote logging on Postgres, to a file:// store', () => {
   let h: ApiHarness;
   beforeAll(async () => {
-    h = await apiHarness({ dialect: 'postgres' });
-    await registerTestDags(h.store);
-    await seedTrainRun(h.store, h.layout);
+    h = await seededApiHarness({ dialect: 'postgres' });
   });
   afterAll(async () => h?.close());
 

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +22,7 @@ import type { CommandLaunch, ExecutorEvent, InlineLaunch, TaskContextData, TryKe
 import { WorkerPool } from '../src/executors/worker/pool.js';
 import { bigValue, chain, elsewhere, expandOver, mapped, tooBig } from './fixtures/dags-offload/offload.js';
 import { type LiveScheduler, liveScheduler } from './support/live-scheduler.js';
+import { closedPort } from './support/ports.js';
 
 const FILE = path.resolve('test/fixtures/dags-offload/offload.ts');
 const MAX_BYTES = 1_000_000;
@@ -169,14 +169,6 @@ describe.each(stores)('results over the inline limit, kept in %s', (_name, open)
   }, 180_000);
 });
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('a store that cannot be reached', () => {
   it('fails the try whose result is over the limit, naming the store and its endpoint', async () => {

@@ -3,7 +3,7 @@
  * still runs), else the copy shipped to the remote log store (remote logging). Both read with
  * the same byte offsets, so a reader pages through either the same way.
  */
-import fs from 'node:fs/promises';
+import { fileExists } from '../app/log-shipper.js';
 import { logKey, readLog, REMOTE_LOGS_ENV } from '../artifacts/remote-log.js';
 import type { ArtifactStore } from '../artifacts/types.js';
 import { parseArtifactUri } from '../artifacts/uri.js';
@@ -38,15 +38,6 @@ function describeTry(t: TaskTryRow): string {
   return `try ${t.try_number} of ${t.task_id}${Number(t.map_index) >= 0 ? `[${t.map_index}]` : ''} in run '${t.run_id}' of DAG '${t.dag_id}'`;
 }
 
-async function localExists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The shipped copy of a try's log: where it was recorded, else where this process's setting would have put it. */
 async function shippedCopy(t: TaskTryRow, remoteLogs: string | undefined): Promise<{ store: ArtifactStore; key: string } | undefined> {
   const configured = remoteLogs ? await storeAt(remoteLogs) : undefined;
@@ -79,7 +70,7 @@ function logNotFound(t: TaskTryRow, remoteLogs: string | undefined): TrainyardEr
  * yet). Throws LOG_NOT_FOUND when an ended try's log is neither local nor shipped.
  */
 export async function locateTryLog(t: TaskTryRow, remoteLogs: string | undefined): Promise<TryLogSource> {
-  if (LIVE_TRY_STATES.has(t.state) || (await localExists(t.log_path))) return { kind: 'local', file: t.log_path };
+  if (LIVE_TRY_STATES.has(t.state) || (await fileExists(t.log_path))) return { kind: 'local', file: t.log_path };
   const copy = await shippedCopy(t, remoteLogs);
   if (!copy) throw logNotFound(t, remoteLogs);
   return { kind: 'remote', ...copy };
@@ -134,5 +125,5 @@ export async function writeTryLog(t: TaskTryRow, remoteLogs: string | undefined,
 
 /** Whether an ended try's log has to be read from somewhere else than its local file (which is gone). */
 export async function isShippedOnly(t: TaskTryRow): Promise<boolean> {
-  return !LIVE_TRY_STATES.has(t.state) && !(await localExists(t.log_path));
+  return !LIVE_TRY_STATES.has(t.state) && !(await fileExists(t.log_path));
 }

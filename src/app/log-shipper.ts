@@ -190,7 +190,8 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-async function fileExists(file: string): Promise<boolean> {
+/** Whether a file is there (and readable): a log not yet shipped, or still on this machine. */
+export async function fileExists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
     return true;

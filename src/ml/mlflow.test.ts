@@ -4,12 +4,12 @@
  * No server, no silent skip: the test fails with the script's message.
  */
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.js';
 import { mirrorTryFromStore } from './mirror-store.js';
 import { mirrorAlias, mirrorModelVersion, mirrorTry, MlflowClient, MlflowError, mlflowFromEnv, type TryToMirror } from './mlflow.js';
+import { closedPort } from '../../test/support/ports.js';
 
 const UP = fileURLToPath(new URL('../../scripts/mlflow/up.sh', import.meta.url));
 const unique = `${process.pid}-${Date.now().toString(36)}`;
@@ -27,14 +27,6 @@ function startServer(): Promise<string> {
   });
 }
 
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Harness {
   tempStore(): Promise<{ home: string; store: Store; close(): Promise<void> }>;

@@ -16,6 +16,7 @@ import { claimsConformance } from './claims.conformance.js';
 import { guardedUpdateConformance } from './guarded-update.conformance.js';
 import { type OpenedStore, storeConformance } from './store.conformance.js';
 import { Store } from './store.js';
+import { closedPort } from '../../test/support/ports.js';
 
 // The helper lives in test/support, outside the build's rootDir (src), so it is loaded by a
 // path the compiler does not follow; this is the part of its API used here.
@@ -48,17 +49,6 @@ storeConformance('postgres', openFreshStore);
 claimsConformance('postgres', openFreshStore);
 guardedUpdateConformance('postgres', openFreshStore);
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function rejection(p: Promise<unknown>): Promise<TrainyardError> {
   const e = await p.then(
@@ -147,7 +137,7 @@ describe('Postgres connection faults', () => {
   const secret = 's3cret-Pa55word';
 
   it('an unreachable port fails at open with host:port named and no password', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const e = await rejection(openDatabase({ url: `postgres://trainyard:${secret}@127.0.0.1:${port}/trainyard_test` }));
     expect(e.code).toBe('DB_UNREACHABLE');
     expect(e.message).toBe(`cannot reach Postgres at 127.0.0.1:${port} (ECONNREFUSED): check TRAINYARD_DATABASE_URL and that the server is running`);
@@ -244,7 +234,7 @@ describe('Postgres restarted under a running pool (scripts/postgres up.sh, down.
     // A server of its own, so that stopping it disturbs no other test file.
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-pg-restart-'));
     fs.chmodSync(stateDir, 0o755);
-    port = await freePort();
+    port = await closedPort();
   });
   afterAll(async () => {
     if (stateDir) await run('down.sh', '--purge').catch(() => fs.rmSync(stateDir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunDetail, TaskSummary } from '../../src/api/schemas.js';
 import { dag, z } from '../../src/index.js';
 import { registerDag } from '../support/harness.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun, T0 } from './support.js';
+import { apiHarness, type ApiHarness, registerTestDags, RUN1, seededApiHarness, seedTrainRun, T0 } from './support.js';
 
 /**
  * Cached instances of a mapped task, counted apart in the summary and the grid and filtered
@@ -108,9 +108,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 describe('a mapped task without cache', () => {
   let h: ApiHarness;
   beforeAll(async () => {
-    h = await apiHarness();
-    await registerTestDags(h.store);
-    await seedTrainRun(h.store, h.layout);
+    h = await seededApiHarness();
   });
   afterAll(async () => h?.close());
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SseEvent, SseReader } from './sse-reader.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './support.js';
+import { type ApiHarness, RUN1, seededApiHarness } from './support.js';
 
 let h: ApiHarness;
 let base: string;
@@ -11,9 +11,7 @@ const STREAM = `${RUN1}/taskInstances/report.publish/-1/tries/1/logs/stream`;
 let logFile: string;
 
 beforeEach(async () => {
-  h = await apiHarness();
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness();
   logFile = h.layout.logPath(KEY);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   base = (await h.server.listen(0, '127.0.0.1')).url;

@@ -3,7 +3,7 @@ import { createApiServer } from '../../src/api/index.js';
 import { CostReport, RunCost, SweepSeries, SweepTrials, TrySeries } from '../../src/api/ml-schemas.js';
 import { loadConfig } from '../../src/config.js';
 import type { NewTry } from '../../src/store/store.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun, T0 } from './support.js';
+import { type ApiHarness, RUN1, seededApiHarness, T0 } from './support.js';
 
 let h: ApiHarness;
 
@@ -65,9 +65,7 @@ function tryRow(mapIndex: number, tryNumber: number, set: Partial<NewTry>): NewT
 }
 
 beforeEach(async () => {
-  h = await apiHarness();
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness();
   await seedSweep();
 });
 afterEach(async () => h.close());

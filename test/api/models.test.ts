@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelAliases, ModelDetail, ModelList, ModelVersion, PromotionResult } from '../../src/api/ml-schemas.js';
 import { register } from '../../src/ml/registry.js';
-import { apiHarness, type ApiHarness, registerTestDags, seedTrainRun, T0 } from './support.js';
+import { type ApiHarness, seededApiHarness, T0 } from './support.js';
 
 let h: ApiHarness;
 beforeEach(async () => {
-  h = await apiHarness();
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness();
   // Two versions of one model, the first made by trial 4 of the run's sweep and promoted to production.
   await register(
     h.store,

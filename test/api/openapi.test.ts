@@ -4,15 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ACCESS } from '../../src/api/auth/access.js';
 import { TriggerRunBody } from '../../src/api/schemas.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './support.js';
+import { type ApiHarness, RUN1, seededApiHarness } from './support.js';
 
 let h: ApiHarness;
 let doc: { openapi: string; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
 
 beforeAll(async () => {
-  h = await apiHarness();
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness();
   const r = await h.request('GET', '/api/v1/openapi.json', { as: 'anonymous' });
   expect(r.status).toBe(200);
   doc = r.body;

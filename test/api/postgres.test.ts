@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun, T0 } from './support.js';
+import { type ApiHarness, RUN1, seededApiHarness, T0 } from './support.js';
 
 /** The API's own SQL (filters, LIKE, GROUP BY, upserts, sessions) on a real Postgres. */
 let h: ApiHarness;
 beforeAll(async () => {
-  h = await apiHarness({ dialect: 'postgres' });
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness({ dialect: 'postgres' });
 });
 afterAll(async () => h?.close());
 

@@ -17,6 +17,7 @@ import { openPostgres } from '../../src/store/postgres.js';
 import { Store as StoreClass } from '../../src/store/store.js';
 import { registerDag, tempStore } from '../support/harness.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
+import { ti } from '../../src/store/fixtures.conformance.js';
 
 export const T0 = Date.UTC(2026, 10, 21, 10, 0, 0);
 export type Who = 'admin' | 'op' | 'viewer' | 'anonymous';
@@ -137,32 +138,9 @@ export async function registerTestDags(store: Store): Promise<void> {
   await registerDag(store, etl, '/dags/etl.ts', T0);
 }
 
+/** A task instance of the seeded runs: the store's conformance fixture, stamped with this file's T0. */
 function tiRow(dagId: string, runId: string, taskId: string, mapIndex: number, set: Partial<NewTaskInstance> = {}): NewTaskInstance {
-  return {
-    dag_id: dagId,
-    run_id: runId,
-    task_id: taskId,
-    map_index: mapIndex,
-    state: 'none',
-    try_number: 0,
-    budget_tries: 0,
-    free_retries: 0,
-    priority_weight: 1,
-    pool: 'default_pool',
-    pool_slots: 1,
-    next_retry_at: null,
-    queued_at: null,
-    start_date: null,
-    end_date: null,
-    failure_class: null,
-    reason: null,
-    result: null,
-    item: null,
-    params: null,
-    resource_overrides: null,
-    updated_at: T0,
-    ...set,
-  };
+  return ti(dagId, runId, taskId, mapIndex, { updated_at: T0, ...set });
 }
 
 function tryRow(layout: HomeLayout, dagId: string, runId: string, taskId: string, mapIndex: number, tryNumber: number, set: Partial<NewTry> = {}): NewTry {
@@ -234,3 +212,11 @@ export async function seedTrainRun(store: Store, layout: HomeLayout, runId = 'ru
 }
 
 export const RUN1 = '/api/v1/dags/train/runs/run1';
+
+/** A harness with the test DAGs registered and `train`'s run seeded: the starting point of most API tests. */
+export async function seededApiHarness(opts: Parameters<typeof apiHarness>[0] = {}): Promise<ApiHarness> {
+  const h = await apiHarness(opts);
+  await registerTestDags(h.store);
+  await seedTrainRun(h.store, h.layout);
+  return h;
+}

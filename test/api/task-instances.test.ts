@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogChunk, Metrics, TaskInstance, TaskInstancePage, TaskSummary, TryList } from '../../src/api/schemas.js';
-import { apiHarness, type ApiHarness, registerTestDags, RUN1, seedTrainRun } from './support.js';
+import { type ApiHarness, RUN1, seededApiHarness } from './support.js';
 
 let h: ApiHarness;
 beforeEach(async () => {
-  h = await apiHarness();
-  await registerTestDags(h.store);
-  await seedTrainRun(h.store, h.layout);
+  h = await seededApiHarness();
 });
 afterEach(async () => h.close());
 
