@@ -3,6 +3,7 @@ import { chain, dag } from '../src/index.js';
 import { ScriptedExecutor } from './support/scripted-executor.js';
 import { registerDag, type SchedulerHarness, schedulerHarness } from './support/harness.js';
 import { clearTasks, markTask } from '../src/scheduler/operations.js';
+import { HomeLayout } from '../src/scheduler/paths.js';
 
 let h: SchedulerHarness;
 let ex: ScriptedExecutor;
@@ -157,6 +158,36 @@ describe('scheduler on a fake clock', () => {
       await h.tick();
     }
     expect(seen.size).toBe(3);
+  });
+
+  it('tells the executor which tries come next, once each, with the folders their launch will use', async () => {
+    await setup({ parallelism: 2 });
+    const d = dag('ahead', { defaultArgs: { retries: 1, retryDelay: '1s' } });
+    d.command('t', { command: 'true', expand: { i: [0, 1, 2, 3, 4] } });
+    d.sensor('wait', { check: { kind: 'time_delta', delta: '1h' } });
+    await registerDag(h.store, d);
+    const runId = await h.trigger('ahead');
+    await h.tick();
+    const launched = () => ex.launched.map((l) => `${l.key.taskId}[${l.key.mapIndex}]#${l.key.tryNumber}`);
+    const prepared = () => ex.prepared.map((p) => `${p.key.taskId}[${p.key.mapIndex}]#${p.key.tryNumber}`);
+    expect(launched()).toEqual(['t[0]#1', 't[1]#1']);
+    // The rest of the queue, in the order it will be admitted; the sensor is not told.
+    expect(prepared()).toEqual(['t[2]#1', 't[3]#1', 't[4]#1']);
+    const next = ex.prepared[0];
+    expect(next.dirs).toEqual(new HomeLayout(h.home).tryDirs(next.key));
+    expect(next.logPath).toBe(new HomeLayout(h.home).logPath(next.key));
+    expect(next.logPath).toContain(`run_id=${runId}`);
+    // A launch made after the hint uses the same folders.
+    const [first] = ex.live('t');
+    ex.finish(first, h.now, { outcome: 'failed' });
+    await h.tick();
+    const third = ex.launched.find((l) => l.key.mapIndex === 2)!;
+    expect(third.dirs).toEqual(next.dirs);
+    expect(third.logPath).toBe(next.logPath);
+    // Nothing is told twice; the failed instance's retry is told as its next try when it is queued again.
+    expect(prepared()).toEqual(['t[2]#1', 't[3]#1', 't[4]#1']);
+    await h.tick(1_000);
+    expect(prepared()).toEqual(['t[2]#1', 't[3]#1', 't[4]#1', 't[0]#2']);
   });
 
   it('starts at most maxActiveRuns runs of a DAG at once', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,5 +25,17 @@ describe('ensureDir', () => {
     await mkdir(join(task, 'map_index=3'));
     await ensureDir(join(task, 'map_index=3', 'attempt=1'));
     expect((await stat(join(task, 'map_index=3', 'attempt=1'))).isDirectory()).toBe(true);
+  });
+
+  it('makes a folder once for concurrent callers, and tries again after a failure', async () => {
+    const blocker = join(dir, 'run');
+    await writeFile(blocker, 'a file where a folder should be');
+    const target = join(blocker, 'map_index=0');
+    const first = ensureDir(target);
+    expect(ensureDir(target)).toBe(first);
+    await expect(first).rejects.toThrow(/EEXIST|ENOTDIR/);
+    await rm(blocker);
+    await ensureDir(target);
+    expect((await stat(target)).isDirectory()).toBe(true);
   });
 });

@@ -24,13 +24,25 @@ async function mkdirLevel(dir: string): Promise<void> {
   }
 }
 
+/** Directories being made now, so that a second caller waits for the same mkdir. */
+const makingDirs = new Map<string, Promise<void>>();
+
 /**
  * Makes a directory and its parents, once per process for a given path. Below a folder known
  * to exist, each missing level is one mkdir (a try's folders are a level or two under its
  * task's); otherwise the whole path is made at once.
  */
-export async function ensureDir(dir: string): Promise<void> {
-  if (createdDirs.has(dir)) return;
+export function ensureDir(dir: string): Promise<void> {
+  if (createdDirs.has(dir)) return Promise.resolve();
+  let making = makingDirs.get(dir);
+  if (!making) {
+    making = makeDir(dir).finally(() => makingDirs.delete(dir));
+    makingDirs.set(dir, making);
+  }
+  return making;
+}
+
+async function makeDir(dir: string): Promise<void> {
   const missing = [dir];
   for (let d = dirname(dir); missing.length <= 3 && !createdDirs.has(d); d = dirname(d)) {
     if (d === dirname(d)) break;

@@ -75,6 +75,9 @@ interface LaunchBase {
   readonly dirs?: readonly string[];
 }
 
+/** What an executor is told of a try before its launch (see Executor.prepare). */
+export type UpcomingTry = Pick<LaunchBase, 'key' | 'logPath' | 'dirs'>;
+
 export interface CommandLaunch extends LaunchBase {
   readonly kind: 'command';
   readonly command: string;
@@ -212,6 +215,12 @@ export interface Executor {
    * (pools with a GPU quota count them). Default: `resources.gpu`.
    */
   gpuRequest?(req: { readonly resources: Resources; readonly pod?: Readonly<Record<string, unknown>> }): number;
+  /**
+   * Tries likely to be launched soon, first the likeliest: an executor may make ready now what
+   * their launch will need (the local executor makes their folders), so that a try starts
+   * sooner once there is room for it. A hint only: a try named here may never be launched.
+   */
+  prepare?(tries: readonly UpcomingTry[]): void;
   /** Whether it can start tries whose values read results kept in the artifact store (`deferred`). */
   readonly readsStoredResults?: boolean;
   /** Stop accepting launches; wait up to graceMs for running tries; then kill them. */

@@ -5,7 +5,7 @@
  * task takes an earlier try's result instead, and a task that can never be admitted fails.
  */
 import type { Resources } from '../core/spec.js';
-import type { AnyLaunch, Executor, ExecutorEvent, TryKey } from '../executors/types.js';
+import type { AnyLaunch, Executor, ExecutorEvent, TryKey, UpcomingTry } from '../executors/types.js';
 import type { Store } from '../store/store.js';
 import type { ActiveRuns } from './active-runs.js';
 import { AdmissionCounters, addResources, blockReason, impossibleRequest, NO_RESOURCES, type PoolLimits, tiGpus } from './admission.js';
@@ -19,6 +19,8 @@ import { effectiveResources } from './task-overrides.js';
 
 /** Instances set aside as blocked in one pass before it stops looking further down the queue. */
 const BLOCKED_PER_PASS = 256;
+/** How far down the queue executors hear of the tries that come next (see `prepareNext`). */
+const PREPARED_AHEAD = 16;
 
 export type AdmissionSettings = Pick<SchedulerOptions, 'executors' | 'defaultExecutor' | 'parallelism' | 'layout' | 'killGraceMs' | 'resultLimitBytes' | 'schedulerId'>;
 
@@ -46,11 +48,18 @@ export function poolGpusOf(ti: TiModel, s: Pick<SchedulerOptions, 'executors' | 
   return tiGpus(ti, s.executors[executorNameOf(ti, s.defaultExecutor)]);
 }
 
-/** Admits what fits now; the launches go to `launches`, sent after the commit. */
+/**
+ * Admits what fits now; the launches go to `launches`, sent after the commit. Then tells the
+ * executors which tries come next.
+ */
 export async function admit(c: AdmissionContext, tx: Store, now: number, launches: AnyLaunch[]): Promise<void> {
-  const { active, settings: s } = c;
   // Nothing waits, or no room: the counters (a read under lock on Postgres) are not needed.
-  if (active.queue.size === 0 || active.live.holdingSlots >= s.parallelism) return;
+  if (c.active.queue.size > 0 && c.active.live.holdingSlots < c.settings.parallelism) await admitWhatFits(c, tx, now, launches);
+  prepareNext(c);
+}
+
+async function admitWhatFits(c: AdmissionContext, tx: Store, now: number, launches: AnyLaunch[]): Promise<void> {
+  const { active, settings: s } = c;
   const blocked: TiModel[] = [];
   const counters = await admissionCounters(c, tx);
   // Resources admitted in this pass, per executor: they launch only after the commit.
@@ -77,7 +86,7 @@ export async function admit(c: AdmissionContext, tx: Store, now: number, launche
       else blocked.push(ti);
       continue;
     }
-    const key: TryKey = { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber + 1 };
+    const key = nextTryKey(ti);
     await ensureResults(tx, run, neededResults(ti));
     const prepared = prepareLaunch(c, run, ti, key, executorName, executor!);
     startTry(c, ti, key, executorName, isSensor, cache?.key ?? null, now);
@@ -88,6 +97,41 @@ export async function admit(c: AdmissionContext, tx: Store, now: number, launche
   }
   for (const ti of blocked) active.queue.push(ti);
   if (c.inbox.length) c.wake();
+}
+
+function nextTryKey(ti: TiModel): TryKey {
+  const run = ti.task.run;
+  return { dagId: run.dagId, runId: run.runId, taskId: ti.task.spec.taskId, mapIndex: ti.mapIndex, tryNumber: ti.tryNumber + 1 };
+}
+
+/**
+ * Tells the executors of the instances at the head of the queue that their tries come next,
+ * once per try, so that an executor can make ready what their launch needs (the local one
+ * makes their folders) while the slots are still taken. Sensors and cached tasks are left
+ * out: they may never launch a process.
+ */
+function prepareNext(c: AdmissionContext): void {
+  const { active, settings: s } = c;
+  const head: TiModel[] = [];
+  while (head.length < PREPARED_AHEAD) {
+    const ti = active.queue.pop();
+    if (!ti) break;
+    if (ti.state === 'scheduled' && active.isCurrent(ti)) head.push(ti);
+  }
+  const upcoming = new Map<Executor, UpcomingTry[]>();
+  for (const ti of head) {
+    active.queue.push(ti);
+    const spec = ti.task.spec;
+    if (ti.preparedTry === ti.tryNumber + 1 || spec.kind === 'sensor' || spec.cache) continue;
+    const executor = s.executors[executorNameOf(ti, s.defaultExecutor)];
+    if (!executor?.prepare) continue;
+    ti.preparedTry = ti.tryNumber + 1;
+    const key = nextTryKey(ti);
+    const list = upcoming.get(executor) ?? [];
+    list.push({ key, logPath: s.layout.logPath(key), dirs: s.layout.tryDirs(key) });
+    upcoming.set(executor, list);
+  }
+  for (const [executor, tries] of upcoming) executor.prepare!(tries);
 }
 
 /**

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { referencedTasks, resolveArgs, resolveValue, toText } from '../core/values.js';
 import type { ExprNode, ValueExpr } from '../core/spec.js';
 import type { AnyLaunch, TryKey } from '../executors/types.js';
@@ -44,7 +43,7 @@ export function buildLaunch(run: RunModel, ti: TiModel, key: TryKey, s: LaunchSe
     resultPath,
     resultLimitBytes: s.resultLimitBytes,
     // Made by the executor, off the scheduler's loop.
-    dirs: [path.dirname(resultPath), context.artifactsDir, context.checkpointDir, context.runArtifactsDir],
+    dirs: s.layout.tryDirs(key),
   };
   const code = { file: s.dagFile, dagId: key.dagId, taskId: key.taskId };
   if (spec.kind === 'inline') return { ...base, kind: 'inline', code, context, ...(stored ? { deferred: { results: stored, inputs: spec.inputs } } : {}) };

@@ -44,6 +44,14 @@ export class HomeLayout {
     return path.join(this.home, 'artifacts', `dag_id=${dagId}`, `run_id=${runId}`, 'shared');
   }
 
+  /**
+   * The local folders a try's process uses: its result's, its artifacts', its checkpoints' and
+   * its run's shared artifacts' (its log's folder is made with the log).
+   */
+  tryDirs(k: TryKey): string[] {
+    return [path.dirname(this.tryResultPath(k)), this.artifactsDir(k), this.checkpointDir(k), this.runArtifactsDir(k.dagId, k.runId)];
+  }
+
   /** The same for every try of a task instance, so a retry resumes. */
   checkpointDir(k: Omit<TryKey, 'tryNumber'>): string {
     return path.join(this.home, 'checkpoints', ...this.instanceParts(k));

@@ -21,6 +21,8 @@ export interface TiModel {
   resourceOverrides: Record<string, unknown> | null;
   /** A sweep's trial that a policy stopped early (state success, class early_stopped). */
   stoppedEarly?: boolean;
+  /** The try its executor was last told is coming (see Executor.prepare). */
+  preparedTry?: number;
 }
 
 export class TaskModel {

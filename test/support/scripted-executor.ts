@@ -9,6 +9,7 @@ import {
   type LiveTryRecord,
   type TryKey,
   tryKeyString,
+  type UpcomingTry,
 } from '../../src/executors/types.js';
 
 /**
@@ -19,6 +20,8 @@ export class ScriptedExecutor implements Executor {
   readonly name = 'scripted';
   readonly launched: LaunchRequest[] = [];
   readonly cancelled: { key: TryKey; cls: FailureClass; reason: string }[] = [];
+  /** Every try the scheduler said comes next, in the order it said so. */
+  readonly prepared: UpcomingTry[] = [];
   private readonly listeners: ((e: ExecutorEvent) => void)[] = [];
   private readonly running = new Map<string, LaunchRequest>();
   gpuTotal = 0;
@@ -33,6 +36,10 @@ export class ScriptedExecutor implements Executor {
     if (this.running.has(k)) return;
     this.running.set(k, req);
     this.launched.push(req);
+  }
+
+  prepare(tries: readonly UpcomingTry[]): void {
+    this.prepared.push(...tries);
   }
 
   /** Live tries, by task id. */

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALL_CAPABILITIES, contractEnv, EventRecorder, executorConformance, shellTry, SMALL_RESOURCES, uniqueKey } from '../conformance.js';
@@ -178,6 +179,22 @@ describe('LocalExecutor (local only)', () => {
     const fin = await events.finished(blocked.key);
     expect(fin).toMatchObject({ outcome: 'failed', failureClass: 'config' });
     expect(fin.reason).toMatch(/cannot make the try's directories: .*under-a-file/);
+  });
+
+  it('makes the folders of tries it is told come next, and a folder that cannot be made still fails the try at its launch', async () => {
+    make();
+    const next = { ...shellTry(dir, 'true', { logPath: join(dir, 'logs', 'map_index=3', 'attempt=1.log') }), dirs: [join(dir, 'artifacts', 'map_index=3', 'attempt=1')] };
+    writeFileSync(join(dir, 'a-file'), '');
+    const bad = { ...shellTry(dir, 'true'), dirs: [join(dir, 'a-file', 'under-a-file')] };
+    executor.prepare([next, bad]);
+    await waitUntil(() => existsSync(next.dirs[0]) && existsSync(dirname(next.logPath)));
+    // Told, not launched: nothing ran and no log was written.
+    expect(existsSync(next.logPath)).toBe(false);
+    expect(events.events).toHaveLength(0);
+    await executor.launch(next);
+    expect(await events.finished(next.key)).toMatchObject({ outcome: 'success' });
+    await executor.launch(bad);
+    expect((await events.finished(bad.key)).reason).toMatch(/cannot make the try's directories: .*under-a-file/);
   });
 
   it('kills the grandchild on timeout (its pid is gone) and reports the signal', async () => {

@@ -32,6 +32,7 @@ import { defaultMasker } from '../../observability/mask.js';
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import { dirname } from 'node:path';
 import type { FailureClass } from '../../core/failure.js';
 import type { Resources } from '../../core/spec.js';
 import { ensureDir } from '../dirs.js';
@@ -49,6 +50,7 @@ import {
   type LiveTryRecord,
   type TryKey,
   type TryOutcome,
+  type UpcomingTry,
 } from '../types.js';
 import { sharedSpawner, type SpawnClose, type SpawnedProcess, type Spawner } from '../spawner/spawner.js';
 import { WorkerPool, type WorkerTask } from '../worker/pool.js';
@@ -218,6 +220,18 @@ export class LocalExecutor implements Executor {
   }
 
   // ---- launch -------------------------------------------------------------------------
+
+  /**
+   * Makes the folders of tries that come next, so that they are there by the time the try
+   * launches: on a full machine that takes their mkdirs off the path from one try's end to
+   * the next one's start. A folder that cannot be made fails the try at its launch.
+   */
+  prepare(tries: readonly UpcomingTry[]): void {
+    if (this.closed) return;
+    for (const t of tries) {
+      for (const dir of [...(t.dirs ?? []), dirname(t.logPath)]) ensureDir(dir).catch(() => undefined);
+    }
+  }
 
   async launch(req: LaunchRequest): Promise<void> {
     // Values of env vars whose names look secret never appear in logs.
