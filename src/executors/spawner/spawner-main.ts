@@ -79,14 +79,35 @@ function start(m: SpawnMessage): void {
   if (child.pid !== undefined) post({ type: 'spawned', id: m.id, pid: child.pid });
 }
 
+/**
+ * Processes started per turn of the event loop. A start blocks this process for about a
+ * millisecond, and the exits of processes started earlier are only seen between turns: when a
+ * batch of eight was started in one go, the processes of the first ones had long exited before
+ * their exits were seen and reported. Two per turn, and the scheduler hears of those exits (and
+ * sends the next tries) while the rest of the batch is still being started.
+ */
+const STARTS_PER_TURN = 2;
+const waiting: SpawnMessage[] = [];
+let turnScheduled = false;
+
+function startWaiting(): void {
+  turnScheduled = false;
+  for (let i = 0; i < STARTS_PER_TURN && waiting.length > 0; i++) start(waiting.shift()!);
+  if (waiting.length > 0) {
+    turnScheduled = true;
+    setImmediate(startWaiting);
+  }
+}
+
 function onMessage(batch: ToSpawner[]): void {
   for (const m of batch) {
-    if (m.type === 'spawn') start(m);
+    if (m.type === 'spawn') waiting.push(m);
     else if (m.type === 'release') {
       const r = running.get(m.id);
       if (r) releasePipes(r.child);
     }
   }
+  if (!turnScheduled) startWaiting();
 }
 
 process.on('message', (batch: ToSpawner[]) => onMessage(batch));

@@ -97,6 +97,26 @@ describe('Spawner', () => {
     expect(p.events.at(-1)).toBe('close');
   });
 
+  it('starts every process of a batch sent at once, each once and in the order asked', async () => {
+    // Several processes start per message, over several turns of the spawner's event loop.
+    const spawned: number[] = [];
+    const closes = Array.from({ length: 9 }, (_, i) => {
+      let out = '';
+      return new Promise<{ close: SpawnClose; out: string }>((resolve) =>
+        spawner.spawn(
+          { file: '/bin/sh', args: ['-c', `echo ${i}`], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, leftoverGraceMs: 300 },
+          { onSpawn: () => spawned.push(i), onOutput: (_s, d) => (out += d), onClose: (close) => resolve({ close, out }) },
+        ),
+      );
+    });
+    const ended = await Promise.all(closes);
+    expect(spawned).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    ended.forEach(({ close, out }, i) => {
+      expect(close).toEqual({ code: 0, signal: null });
+      expect(out).toBe(`${i}\n`);
+    });
+  });
+
   it('leads its own process group, so a signal to the group reaches what it started', async () => {
     const p = run(spawner, { script: `sleep 30 & echo $! > ${dir}/child.pid; wait` });
     await waitUntil(() => p.pid !== undefined);
