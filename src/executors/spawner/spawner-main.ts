@@ -92,10 +92,15 @@ let turnScheduled = false;
 
 function startWaiting(): void {
   turnScheduled = false;
+  // What is ready goes out before this process blocks on the next starts.
+  flush();
   for (let i = 0; i < STARTS_PER_TURN && waiting.length > 0; i++) start(waiting.shift()!);
   if (waiting.length > 0) {
     turnScheduled = true;
-    setImmediate(startWaiting);
+    // Two turns on, not one: an exit seen in the next turn is reported as a close only once
+    // its pipes have closed, in that turn's close phase; the flush above then sends it before
+    // the next starts.
+    setImmediate(() => setImmediate(startWaiting));
   }
 }
 
