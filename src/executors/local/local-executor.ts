@@ -30,12 +30,12 @@ import { defaultMasker } from '../../observability/mask.js';
  * queued) gets only `finished`. The execution timeout counts from the moment resources are
  * reserved, so it covers rendering the args too.
  */
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import type { FailureClass } from '../../core/failure.js';
 import type { Resources } from '../../core/spec.js';
 import { ensureDir } from '../dirs.js';
+import { adoptEarlierTry } from './adopt.js';
 import { TryLogWriter } from '../log-writer.js';
 import { describeSpawnError } from './spawn-error.js';
 import {
@@ -57,7 +57,7 @@ import { WorkerPool, type WorkerTask } from '../worker/pool.js';
 import { INHERITED_ENV_VARS, minimalEnv } from './env.js';
 import { configuredGpuIds } from './gpus.js';
 import { ResourceLedger } from './ledger.js';
-import { isProcessAlive, readProcStat, signalGroup, terminateGroup } from './process-tree.js';
+import { signalGroup } from './process-tree.js';
 import { parseResultText, readInlineResultFile, readResultFile, resultOverMaxMessage, type ResultRead } from './result-file.js';
 import { resolveTrySecrets, secretResolverFromEnv, type SecretResolver } from '../../secrets/resolver.js';
 import { s3OptionsFromEnv, type ResultStoreSpec } from '../result-store.js';
@@ -527,38 +527,9 @@ export class LocalExecutor implements Executor {
 
   // ---- restart and shutdown -----------------------------------------------------------
 
-  /**
-   * Tries from an earlier scheduler process. A process this executor did not start is not
-   * its child, so its exit status can never be read: the try cannot be followed to the end.
-   * So a still-running process of the try is stopped (SIGTERM to its group, SIGKILL after
-   * the grace period) and the try is reported not adopted; the scheduler records it as
-   * `lost` and retries it without using the retry budget. A pid is only signalled when it
-   * still is that try (checked, on Linux, from the process's group and environment), so a
-   * reused pid is never killed.
-   */
+  /** Tries from an earlier scheduler process: see adopt.ts. */
   async adopt(records: readonly LiveTryRecord[]): Promise<AdoptResult[]> {
-    return Promise.all(records.map((r) => this.adoptOne(r)));
-  }
-
-  private async adoptOne(r: LiveTryRecord): Promise<AdoptResult> {
-    const key = r.key;
-    if (this.live.has(tryKeyString(key))) return { key, adopted: true };
-    if (r.host && r.host !== this.host) {
-      return { key, adopted: false, reason: `it ran on host ${r.host}; the local executor on ${this.host} cannot reach processes on another machine` };
-    }
-    const pid = r.pid ?? undefined;
-    if (pid === undefined || pid <= 0) return { key, adopted: false, reason: 'no process was recorded for it (it had not started)' };
-    if (!isProcessAlive(pid)) return { key, adopted: false, reason: `process ${pid} is gone` };
-    const identity = await identifyTryProcess(pid, key);
-    if (identity === 'other') return { key, adopted: false, reason: `process ${pid} is gone (the pid now belongs to another process, left alone)` };
-    await terminateGroup(pid, this.killGraceMs);
-    return {
-      key,
-      adopted: false,
-      reason:
-        `process ${pid} was still running from an earlier scheduler; the local executor cannot follow a process it did not ` +
-        `start (its exit status is unreadable), so it stopped it (SIGTERM, then SIGKILL)`,
-    };
+    return Promise.all(records.map((r) => (this.live.has(tryKeyString(r.key)) ? { key: r.key, adopted: true } : adoptEarlierTry(r, this.host, this.killGraceMs))));
   }
 
   async close(graceMs: number = this.killGraceMs): Promise<void> {
@@ -576,29 +547,4 @@ export class LocalExecutor implements Executor {
     await Promise.all([...this.live.values()].map((t) => this.stop(t, 'lost', 'scheduler shutting down')));
     if (this.ownsPool && this.pool) await this.pool.close(this.killGraceMs);
   }
-}
-
-/**
- * Whether a live pid is still the given try: it must lead its own process group (tries are
- * spawned detached) and carry the try's identity in its environment. 'unknown' where /proc
- * is unavailable (then the pid is trusted).
- */
-async function identifyTryProcess(pid: number, key: TryKey): Promise<'same' | 'other' | 'unknown'> {
-  const stat = readProcStat(pid);
-  if (!stat) return 'unknown';
-  if (stat.pgrp !== pid) return 'other';
-  let environ: string;
-  try {
-    environ = await readFile(`/proc/${pid}/environ`, 'utf8');
-  } catch {
-    return 'other'; // not ours to read: not a try this user started
-  }
-  const vars = new Set(environ.split('\0'));
-  const expected = [
-    `TRAINYARD_DAG_ID=${key.dagId}`,
-    `TRAINYARD_RUN_ID=${key.runId}`,
-    `TRAINYARD_TASK_ID=${key.taskId}`,
-    `TRAINYARD_TRY_NUMBER=${key.tryNumber}`,
-  ];
-  return expected.every((v) => vars.has(v)) ? 'same' : 'other';
 }
