@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeAtExit } from './lib/state.js';
 import { percentile, round } from './lib/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -112,6 +113,7 @@ async function child() {
   };
   const freshStore = async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-bench-catchup-'));
+    removeAtExit(home);
     const opened = openSqlite(path.join(home, 'trainyard.db'));
     await migrateToLatest(opened.db);
     return { home, opened, store: new Store(opened.db, 'sqlite') };

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { optionNumber } from './lib/args.js';
+import { removeAtExit } from './lib/state.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,6 +39,7 @@ const { readTryLog } = await src('api/try-log.ts');
 const server = await s3TestServer();
 Object.assign(process.env, { TRAINYARD_S3_ENDPOINT: server.endpoint, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region });
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-bench-remote-logs-'));
+removeAtExit(home);
 const opened = openSqlite(path.join(home, 'trainyard.db'));
 await migrateToLatest(opened.db);
 const store = new Store(opened.db, 'sqlite');

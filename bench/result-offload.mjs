@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { optionNumber, optionText } from './lib/args.js';
+import { removeAtExit } from './lib/state.js';
 
 register();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,6 +43,7 @@ function result(mib) {
 
 const server = await s3TestServer();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainyard-bench-offload-'));
+removeAtExit(dir);
 const s3 = { endpoint: server.endpoint, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
 const prefix = `bench-offload-${process.pid}`;
 const stores = {

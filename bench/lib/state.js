@@ -2,7 +2,7 @@
  * The benchmark's own bookkeeping:
  * - a pid file under the bench state directory listing the harness and every process group it
  *   started, so a second harness refuses to run while any of them is alive;
- * - one temporary state directory per scenario run, removed when the run ends;
+ * - one temporary state directory per scenario run, removed when the harness ends;
  * - process groups killed on exit, on SIGINT and on SIGTERM.
  */
 import fs from 'node:fs';
@@ -101,18 +101,24 @@ export function killGroup(pgid, signal = 'SIGKILL') {
   }
 }
 
-/** A fresh state directory for one scenario run; removed by cleanup() or at exit. */
+/**
+ * A fresh state directory for one scenario run, removed with the others when the harness ends
+ * (or is stopped), not when its run ends. On ext4 without a journal, a new inode is never one
+ * freed in the last minute (six while its inode table block is not yet written back), and the
+ * allocator reads each such inode as it steps over it. Removing a rep's thousands of folders
+ * and logs at once made the next rep's mkdirs and log files up to ten times slower
+ * (bench/RESULTS.md): the reps measured the harness's own clean-up.
+ */
 export function makeStateDir(label) {
   fs.mkdirSync(os.tmpdir(), { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `trainyard-bench-${label}-`));
   dirs.add(dir);
-  return {
-    dir,
-    cleanup() {
-      dirs.delete(dir);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return dir;
+}
+
+/** Removes a directory when this process exits, whether its script finished or failed. */
+export function removeAtExit(dir) {
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 }
 
 export function cleanupAll() {

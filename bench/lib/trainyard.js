@@ -41,9 +41,9 @@ export class Trainyard {
 
   /** A fresh home, DAG folder and database. */
   async instance(label) {
-    const state = makeStateDir(label);
-    const home = path.join(state.dir, 'home');
-    const dags = path.join(state.dir, 'dags');
+    const dir = makeStateDir(label);
+    const home = path.join(dir, 'home');
+    const dags = path.join(dir, 'dags');
     fs.mkdirSync(home, { recursive: true });
     fs.mkdirSync(dags, { recursive: true });
     let databaseUrl = path.join(home, 'trainyard.db');
@@ -57,16 +57,15 @@ export class Trainyard {
       dropDb = () => this.pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
     return {
-      dir: state.dir,
+      dir,
       home,
       dags,
       databaseUrl,
       writeDag: (file, source) => fs.writeFileSync(path.join(dags, file), source),
       cleanup: async () => {
         if (dropDb) await dropDb().catch(() => {});
-        state.cleanup();
-        // The disk writes back one rep's thousands of log and try folders (and their removal)
-        // before the next rep starts, not during it.
+        // The disk writes back one rep's thousands of log and try folders before the next rep
+        // starts, not during it. The folders stay until the harness ends (makeStateDir).
         execFileSync('sync');
       },
     };

@@ -70,9 +70,9 @@ export class AirflowPeer {
     this.venv = venv;
     this.log = log;
     this.parallelism = parallelism;
-    this.state = makeStateDir('airflow');
-    this.home = path.join(this.state.dir, 'home');
-    this.dags = path.join(this.state.dir, 'dags');
+    this.dir = makeStateDir('airflow');
+    this.home = path.join(this.dir, 'home');
+    this.dags = path.join(this.dir, 'dags');
     this.components = [];
     this.runs = 0;
     this.paused = false;
@@ -114,16 +114,16 @@ export class AirflowPeer {
     };
     this.log(`airflow: migrating a fresh SQLite database in ${this.home}`);
     const t0 = performance.now();
-    await run(path.join(this.venv, 'bin/airflow'), ['db', 'migrate'], { env: this.env, cwd: this.state.dir, maxBuffer: 64 << 20 });
+    await run(path.join(this.venv, 'bin/airflow'), ['db', 'migrate'], { env: this.env, cwd: this.dir, maxBuffer: 64 << 20 });
     for (const c of ['api-server', 'scheduler', 'dag-processor']) {
       const p = startDetached(path.join(this.venv, 'bin/airflow'), [c], {
         env: this.env,
-        cwd: this.state.dir,
-        stdoutFile: path.join(this.state.dir, `${c}.log`),
-        stderrFile: path.join(this.state.dir, `${c}.log`),
+        cwd: this.dir,
+        stdoutFile: path.join(this.dir, `${c}.log`),
+        stderrFile: path.join(this.dir, `${c}.log`),
       });
       p.exited.then((e) => {
-        if (!this.stopping) this.log(`airflow ${c} exited (${e.signal ?? e.code}): ${tail(path.join(this.state.dir, `${c}.log`), 800)}`);
+        if (!this.stopping) this.log(`airflow ${c} exited (${e.signal ?? e.code}): ${tail(path.join(this.dir, `${c}.log`), 800)}`);
       });
       this.components.push({ name: c, proc: p });
     }
@@ -158,7 +158,7 @@ export class AirflowPeer {
       }
       await sleep(1000);
     }
-    throw new Error(`Airflow did not load the bench DAGs within ${timeoutMs / 1000} s; logs in ${this.state.dir}`);
+    throw new Error(`Airflow did not load the bench DAGs within ${timeoutMs / 1000} s; logs in ${this.dir}`);
   }
 
   pause() {
@@ -237,6 +237,5 @@ export class AirflowPeer {
     }
     await Promise.race([Promise.all(this.components.map((c) => c.proc.exited)), sleep(15_000)]);
     for (const c of this.components) killGroup(c.proc.pid, 'SIGKILL');
-    this.state.cleanup();
   }
 }
