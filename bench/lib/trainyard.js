@@ -101,12 +101,14 @@ export class Trainyard {
   }
 
   /**
-   * Runs `standalone --trigger dagId --exit-when-done` to the end. Returns the process's wall
-   * time and memory peaks; the run's figures come from the store (see reader()).
+   * Runs `standalone --trigger dagId --exit-when-done` (with `--conf`, the run's params) to the
+   * end. Returns the process's wall time and memory peaks; the run's figures come from the
+   * store (see reader()).
    */
-  async runToEnd(inst, dagId, { env = {}, nodeArgs = [], timeoutMs = 30 * 60_000 } = {}) {
+  async runToEnd(inst, dagId, { env = {}, nodeArgs = [], conf, timeoutMs = 30 * 60_000 } = {}) {
     const load_before = loadAverage();
-    const p = this.start(inst, ['standalone', '--trigger', dagId, '--exit-when-done'], { env, nodeArgs, tag: 'standalone' });
+    const confArgs = conf ? ['--conf', JSON.stringify(conf)] : [];
+    const p = this.start(inst, ['standalone', '--trigger', dagId, ...confArgs, '--exit-when-done'], { env, nodeArgs, tag: 'standalone' });
     const mem = sampleMemory(p.pid);
     let exit;
     try {
