@@ -1,11 +1,11 @@
 /**
- * The local executor's tries from an earlier scheduler process. A process this executor did not start is not
- * its child, so its exit status can never be read: the try cannot be followed to the end.
- * So a still-running process of the try is stopped (SIGTERM to its group, SIGKILL after
- * the grace period) and the try is reported not adopted; the scheduler records it as
- * `lost` and retries it without using the retry budget. A pid is only signalled when it
- * still is that try (checked, on Linux, from the process's group and environment), so a
- * reused pid is never killed.
+ * The local executor's tries from an earlier scheduler process. A process this executor did
+ * not start is not its child, so its exit status can never be read: the try cannot be
+ * followed to the end. So a still-running process of the try is stopped (SIGTERM to its
+ * group, SIGKILL after the grace period) and the try is reported not adopted; the scheduler
+ * records it as `lost` and retries it without using the retry budget. A pid is only
+ * signalled when it still is that try (checked, on Linux, from the process's group and
+ * environment), so a reused pid is never killed.
  */
 import { readFile } from 'node:fs/promises';
 import type { AdoptResult, LiveTryRecord, TryKey } from '../types.js';

@@ -529,7 +529,9 @@ export class LocalExecutor implements Executor {
 
   /** Tries from an earlier scheduler process: see adopt.ts. */
   async adopt(records: readonly LiveTryRecord[]): Promise<AdoptResult[]> {
-    return Promise.all(records.map((r) => (this.live.has(tryKeyString(r.key)) ? { key: r.key, adopted: true } : adoptEarlierTry(r, this.host, this.killGraceMs))));
+    return Promise.all(
+      records.map((r) => (this.live.has(tryKeyString(r.key)) ? { key: r.key, adopted: true } : adoptEarlierTry(r, this.host, this.killGraceMs))),
+    );
   }
 
   async close(graceMs: number = this.killGraceMs): Promise<void> {
